@@ -1,0 +1,32 @@
+// One line per event on stderr, written with a single write(2) so lines from
+// different connection threads never interleave.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace socks {
+
+enum class LogLevel { Debug, Info, Warn, Error };
+
+void set_log_level(LogLevel level);
+bool log_enabled(LogLevel level);
+void log(LogLevel level, std::string_view message);
+inline void log_debug(std::string_view message) {
+    log(LogLevel::Debug, message);
+}
+inline void log_info(std::string_view message) {
+    log(LogLevel::Info, message);
+}
+inline void log_warn(std::string_view message) {
+    log(LogLevel::Warn, message);
+}
+inline void log_error(std::string_view message) {
+    log(LogLevel::Error, message);
+}
+
+// "0.042s": how long a session lasted, for close lines.
+std::string format_seconds(std::chrono::steady_clock::duration elapsed);
+
+}  // namespace socks

@@ -1,0 +1,215 @@
+#include "server.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "log.hpp"
+
+namespace socks {
+
+Server::Server(const std::vector<Endpoint>& listen, ConnectionHandler handler,
+               ServerOptions options)
+    : handler_(std::move(handler)), options_(options) {
+    for (const Endpoint& endpoint : listen)
+        listeners_.push_back(listen_tcp(endpoint));
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) throw_errno("pipe2");
+    wake_read_ = Fd(pipe_fds[0]);
+    wake_write_ = Fd(pipe_fds[1]);
+}
+
+Server::~Server() {
+    // serve() normally waited already; this covers a server that never served.
+    std::unique_lock lock(mutex_);
+    for (int fd : sessions_)
+        ::shutdown(fd, SHUT_RDWR);
+    all_done_.wait(lock, [this] { return threads_ == 0; });
+}
+
+std::vector<SocketAddress> Server::addresses() const {
+    std::vector<SocketAddress> result;
+    for (const Fd& listener : listeners_)
+        result.push_back(local_address(listener));
+    return result;
+}
+
+void Server::stop() {
+    char byte = 1;
+    [[maybe_unused]] ssize_t ignored = ::write(wake_write_.get(), &byte, 1);
+}
+
+std::size_t Server::active_sessions() const {
+    std::lock_guard lock(mutex_);
+    return threads_;
+}
+
+static bool is_out_of_resources(int error) {
+    return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+void Server::serve() {
+    std::vector<pollfd> fds;
+    for (const Fd& listener : listeners_)
+        fds.push_back({listener.get(), POLLIN, 0});
+    fds.push_back({wake_read_.get(), POLLIN, 0});
+    int backoff_ms = -1;  // poll forever, unless accept ran out of descriptors
+
+    for (;;) {
+        int ready = ::poll(fds.data(), fds.size(), backoff_ms);
+        if (ready < 0 && errno != EINTR) throw_errno("poll");
+        if (fds.back().revents != 0) break;  // stop() was called
+        backoff_ms = -1;
+        for (std::size_t i = 0; i + 1 < fds.size(); ++i) {
+            if ((fds[i].revents & POLLIN) == 0) continue;
+            SocketAddress peer;
+            peer.size = sizeof peer.storage;
+            int fd = ::accept4(fds[i].fd, reinterpret_cast<sockaddr*>(&peer.storage), &peer.size,
+                               SOCK_CLOEXEC);
+            if (fd >= 0) {
+                start_session(Fd(fd), peer);
+            } else if (is_out_of_resources(errno)) {
+                // Out of descriptors: the pending client stays in the backlog, so
+                // polling again at once would spin. Wait a little (or for stop()).
+                log_warn(std::string("accept: ") + std::strerror(errno) + "; retrying in 100 ms");
+                backoff_ms = 100;
+                fds[i].revents = 0;
+            } else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
+                log_error(std::string("accept: ") + std::strerror(errno));
+            }
+        }
+        if (backoff_ms > 0) {
+            // Listen only to the wake pipe while backing off.
+            pollfd wake{wake_read_.get(), POLLIN, 0};
+            if (::poll(&wake, 1, backoff_ms) > 0) break;
+        }
+    }
+    listeners_.clear();  // refuse new clients from now on
+    end_sessions();
+}
+
+void Server::end_sessions() {
+    std::unique_lock lock(mutex_);
+    if (options_.drain_timeout.count() > 0) {
+        all_done_.wait_for(lock, options_.drain_timeout, [this] { return threads_ == 0; });
+    }
+    // Waking every session: their blocking reads return, their handlers finish.
+    for (int fd : sessions_)
+        ::shutdown(fd, SHUT_RDWR);
+    all_done_.wait(lock, [this] { return threads_ == 0; });
+}
+
+namespace {
+struct SessionStart {
+    Server* server;
+    Fd client;
+    SocketAddress peer;
+    std::function<void(Fd, SocketAddress)> run;
+};
+
+void* session_thread(void* raw) {
+    std::unique_ptr<SessionStart> start(static_cast<SessionStart*>(raw));
+    start->run(std::move(start->client), start->peer);
+    return nullptr;
+}
+}  // namespace
+
+void Server::start_session(Fd client, const SocketAddress& peer) {
+    {
+        std::lock_guard lock(mutex_);
+        sessions_.insert(client.get());
+        ++threads_;
+    }
+    int fd = client.get();
+    auto start = std::make_unique<SessionStart>(SessionStart{
+        this, std::move(client), peer, [this](Fd session_client, SocketAddress session_peer) {
+            run_session(std::move(session_client), session_peer);
+        }});
+
+    // std::thread cannot choose its stack size, and chapter 06 needs to.
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (options_.thread_stack_size > 0) {
+        ::pthread_attr_setstacksize(&attr, options_.thread_stack_size);
+    }
+    pthread_t thread;
+    int error = ::pthread_create(&thread, &attr, session_thread, start.get());
+    ::pthread_attr_destroy(&attr);
+    if (error == 0) {
+        start.release();  // the thread owns it now
+        return;
+    }
+    log_error(std::string("pthread_create: ") + std::strerror(error) + "; closing " +
+              peer.to_string());
+    std::lock_guard lock(mutex_);
+    sessions_.erase(fd);
+    --threads_;
+    all_done_.notify_all();
+    // `start` (and the client descriptor in it) is destroyed on return.
+}
+
+void Server::run_session(Fd client, SocketAddress peer) {
+    try {
+        handler_(client, peer);
+    } catch (const std::exception& error) {
+        log_warn(peer.to_string() + ": " + error.what());
+    }
+    std::lock_guard lock(mutex_);
+    sessions_.erase(client.get());
+    client = Fd();  // close while holding the lock: stop() never shuts down a reused number
+    --threads_;
+    all_done_.notify_all();
+}
+
+namespace {
+Server* g_server = nullptr;
+
+// A signal handler may only do async-signal-safe work; stop() is one write(2).
+extern "C" void on_stop_signal(int) {
+    int saved = errno;
+    if (g_server != nullptr) g_server->stop();
+    errno = saved;
+}
+}  // namespace
+
+int run_until_signalled(Server& server) {
+    // A vanished peer must give EPIPE, never kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+    g_server = &server;
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    ::sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+
+    for (const SocketAddress& address : server.addresses()) {
+        std::printf("listening on %s\n", address.to_string().c_str());
+    }
+    std::fflush(stdout);
+
+    server.serve();
+    log_info("stopped");
+    return 0;
+}
+
+int serve_main(const std::vector<Endpoint>& listen, ConnectionHandler handler,
+               ServerOptions options) {
+    try {
+        Server server(listen, std::move(handler), options);
+        return run_until_signalled(server);
+    } catch (const std::exception& error) {
+        log_error(error.what());
+        return 1;
+    }
+}
+
+}  // namespace socks

@@ -1,0 +1,67 @@
+// Captured byte sequences (tests/captures/*.txt) and their replay.
+//
+// Format, one message per line:
+//   # comments: the client, its version, the exact command
+//   C> greeting: 05 02 00 01          client -> server ("greeting" is the message's name)
+//   S> method-selection: 05 00        server -> client, compared byte for byte
+//   S> reply: 05 00 00 01 .. .. .. .. .. ..   ".." = a byte the server chooses (shape only)
+//   C> data: "GET / HTTP/1.1\r\n"     quoted text may stand for bytes
+//   C> (shutdown)                     the client shuts down its write side
+//   S> (close)                        the server closes the connection
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "net.hpp"
+#include "server.hpp"
+
+namespace socks::test {
+
+struct CaptureStep {
+    enum class Kind { ClientSends, ServerSends, ClientShutdown, ServerCloses };
+    Kind kind;
+    std::string name;          // "greeting", "reply", ...
+    Bytes bytes;               // for Sends
+    std::vector<bool> chosen;  // per byte: true where the server picks the value
+    int line = 0;
+};
+
+struct Capture {
+    std::string file;  // name inside tests/captures/
+    std::vector<std::string> comments;
+    std::vector<CaptureStep> steps;
+};
+
+// Loads tests/captures/<name>; throws with the line number on a syntax error.
+Capture load_capture(const std::string& name);
+// Parses capture text (the same format), for captures written inside a test.
+Capture parse_capture(const std::string& text, const std::string& file = "(inline)");
+// Lists the capture files whose name starts with `prefix`.
+std::vector<std::string> list_captures(const std::string& prefix = "");
+
+// How the client side writes its bytes.
+enum class Split {
+    AsRecorded,  // one write per C> line, as the real client did
+    ByteByByte,  // one write per byte: the server must reassemble every message
+    Coalesced,   // all client bytes in one write before reading anything (pipelining)
+};
+
+// Plays the client side of `capture` against `handler` running in its own
+// thread on the server end of a real connected loopback TCP pair, and checks
+// every server byte. The failure message names the capture line, the message,
+// the field and byte offset, expected and actual bytes, and the exchange so far.
+testing::AssertionResult replay(const Capture& capture, const ConnectionHandler& handler,
+                                Split split = Split::AsRecorded);
+// The same against a running server (for example a chapter's program).
+testing::AssertionResult replay(const Capture& capture, const Endpoint& server,
+                                Split split = Split::AsRecorded);
+
+// "05 01 00" / "\x05\x01\x00" helpers for readable tests.
+Bytes hex(std::string_view text);
+std::string to_hex(ByteView bytes);
+
+}  // namespace socks::test
