@@ -43,6 +43,11 @@ void parse_bytes(std::string_view text, CaptureStep& step) {
             }
             if (i >= text.size()) fail("unterminated string");
             ++i;
+        } else if (text.substr(i).starts_with("{target-port}")) {
+            step.target_port_at = step.bytes.size();
+            step.bytes.insert(step.bytes.end(), {0, 0});
+            step.chosen.insert(step.chosen.end(), {false, false});
+            i += std::string_view("{target-port}").size();
         } else if (c == '.' && i + 1 < text.size() && text[i + 1] == '.') {
             step.bytes.push_back(0);
             step.chosen.push_back(true);
@@ -117,7 +122,15 @@ std::string describe(const CaptureStep& step) {
 
 class Replayer {
   public:
-    Replayer(const Capture& capture, Split split) : capture_(capture), split_(split) {}
+    Replayer(const Capture& capture, Split split, std::uint16_t target_port)
+        : capture_(capture), split_(split) {
+        for (CaptureStep& step : capture_.steps) {
+            if (step.target_port_at) {
+                step.bytes[*step.target_port_at] = static_cast<std::uint8_t>(target_port >> 8);
+                step.bytes[*step.target_port_at + 1] = static_cast<std::uint8_t>(target_port);
+            }
+        }
+    }
 
     testing::AssertionResult run(const Fd& client) {
         try {
@@ -234,7 +247,7 @@ class Replayer {
         return result;
     }
 
-    const Capture& capture_;
+    Capture capture_;  // a copy, with {target-port} filled in
     Split split_;
     const CaptureStep* step_ = nullptr;
     std::string transcript_;
@@ -316,8 +329,15 @@ std::vector<std::string> list_captures(const std::string& prefix) {
     return names;
 }
 
+bool uses_target_port(const Capture& capture) {
+    for (const CaptureStep& step : capture.steps) {
+        if (step.target_port_at) return true;
+    }
+    return false;
+}
+
 testing::AssertionResult replay(const Capture& capture, const ConnectionHandler& handler,
-                                Split split) {
+                                Split split, std::uint16_t target_port) {
     Fd listener = listen_tcp({"127.0.0.1", 0});
     auto address = local_address(listener);
     Fd client = connect_client({"127.0.0.1", address.port()});
@@ -332,16 +352,17 @@ testing::AssertionResult replay(const Capture& capture, const ConnectionHandler&
         }
         server_end = Fd();  // close, as the server loop does after the handler
     });
-    auto result = Replayer(capture, split).run(client);
+    auto result = Replayer(capture, split, target_port).run(client);
     // Release a handler still waiting for bytes, then wait for it.
     ::shutdown(client.get(), SHUT_RDWR);
     server_thread.join();
     return result;
 }
 
-testing::AssertionResult replay(const Capture& capture, const Endpoint& server, Split split) {
+testing::AssertionResult replay(const Capture& capture, const Endpoint& server, Split split,
+                                std::uint16_t target_port) {
     Fd client = connect_client(server);
-    return Replayer(capture, split).run(client);
+    return Replayer(capture, split, target_port).run(client);
 }
 
 Bytes hex(std::string_view text) {

@@ -6,6 +6,7 @@
 //   S> method-selection: 05 00        server -> client, compared byte for byte
 //   S> reply: 05 00 00 01 .. .. .. .. .. ..   ".." = a byte the server chooses (shape only)
 //   C> data: "GET / HTTP/1.1\r\n"     quoted text may stand for bytes
+//   C> request: 05 01 00 01 7f 00 00 01 {target-port}   the port of the test's own target
 //   C> (shutdown)                     the client shuts down its write side
 //   S> (close)                        the server closes the connection
 #pragma once
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +26,10 @@ namespace socks::test {
 struct CaptureStep {
     enum class Kind { ClientSends, ServerSends, ClientShutdown, ServerCloses };
     Kind kind;
-    std::string name;          // "greeting", "reply", ...
-    Bytes bytes;               // for Sends
-    std::vector<bool> chosen;  // per byte: true where the server picks the value
+    std::string name;                           // "greeting", "reply", ...
+    Bytes bytes;                                // for Sends
+    std::vector<bool> chosen;                   // per byte: true where the server picks the value
+    std::optional<std::size_t> target_port_at;  // where {target-port} stands in `bytes`
     int line = 0;
 };
 
@@ -54,11 +57,14 @@ enum class Split {
 // thread on the server end of a real connected loopback TCP pair, and checks
 // every server byte. The failure message names the capture line, the message,
 // the field and byte offset, expected and actual bytes, and the exchange so far.
+// `target_port` replaces {target-port} in the client's bytes.
 testing::AssertionResult replay(const Capture& capture, const ConnectionHandler& handler,
-                                Split split = Split::AsRecorded);
+                                Split split = Split::AsRecorded, std::uint16_t target_port = 0);
 // The same against a running server (for example a chapter's program).
 testing::AssertionResult replay(const Capture& capture, const Endpoint& server,
-                                Split split = Split::AsRecorded);
+                                Split split = Split::AsRecorded, std::uint16_t target_port = 0);
+// Whether the capture needs a target_port.
+bool uses_target_port(const Capture& capture);
 
 // "05 01 00" / "\x05\x01\x00" helpers for readable tests.
 Bytes hex(std::string_view text);

@@ -1,0 +1,23 @@
+// socks5-handshake: chapter 02's program. It negotiates the method (always NO
+// AUTHENTICATION here), then hex-dumps whatever the client sends next.
+// Try it: ./socks5-handshake, then `curl --socks5 127.0.0.1:1080 http://example.com/`.
+#include "cli.hpp"
+#include "handshake.hpp"
+#include "hexdump.hpp"
+#include "server.hpp"
+
+int main(int argc, char** argv) {
+    socks::Endpoint listen;
+    socks::CommandLine cli("socks5-handshake",
+                           "SOCKS5 method negotiation (RFC 1928 section 3), then a hex dump of "
+                           "what the client sends next.");
+    socks::add_listen_option(cli, listen);
+    if (auto status = cli.parse(argc, argv)) return *status;
+
+    return socks::serve_main(
+        {listen}, [](const socks::Fd& client, const socks::SocketAddress& peer) {
+            if (socks::negotiate_method(client, peer, /*require_password=*/false)) {
+                socks::dump_until_closed(client, peer);
+            }
+        });
+}

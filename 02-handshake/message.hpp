@@ -1,0 +1,55 @@
+// Reading SOCKS messages from a stream: parsers are pure functions over bytes,
+// and read_message() feeds them exactly the bytes they ask for.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "net.hpp"
+
+namespace socks {
+
+// The parser needs at least `bytes` more bytes before it can decide.
+struct NeedMore {
+    std::size_t bytes;
+};
+
+// The bytes can never become a valid message. `reply` is the code to send
+// before closing, for the messages whose RFC gives one (e.g. 0x08 for an
+// unknown address type); without it the connection is simply closed.
+struct ParseError {
+    std::string reason;
+    std::optional<std::uint8_t> reply;
+};
+
+// What a parser returns: the message, a request for more bytes, or an error.
+template <class Message>
+using Parsed = std::variant<Message, NeedMore, ParseError>;
+
+// Reads one message from `socket`: starts with no bytes, asks `parse` how many
+// more it needs, reads exactly that many, and asks again. It never reads past
+// the end of the message, so bytes the client sent right behind it (a request
+// behind a greeting, an HTTP request behind a CONNECT) stay in the socket for
+// the next read. `bytes` receives exactly the message's bytes.
+// Returns the message, or ParseError (also when the peer closes mid-message).
+template <class Message, class Parser>
+std::variant<Message, ParseError> read_message(const Fd& socket, Parser parse, Bytes& bytes) {
+    bytes.clear();
+    for (;;) {
+        Parsed<Message> parsed = parse(ByteView(bytes));
+        if (auto* message = std::get_if<Message>(&parsed)) return std::move(*message);
+        if (auto* error = std::get_if<ParseError>(&parsed)) return std::move(*error);
+        std::size_t have = bytes.size();
+        bytes.resize(have + std::get<NeedMore>(parsed).bytes);
+        if (!read_exact(socket, std::span(bytes).subspan(have))) {
+            return ParseError{
+                "connection closed after " + std::to_string(have) + " bytes of " + "a message",
+                std::nullopt};
+        }
+    }
+}
+
+}  // namespace socks

@@ -1,0 +1,25 @@
+// socks5-request: chapter 04's program. Negotiates, authenticates (with
+// --user), reads the request, connects to the destination, replies, and closes:
+// there is no relay yet, so curl reports an empty reply. Chapter 05 adds it.
+#include "auth.hpp"
+#include "cli.hpp"
+#include "connect.hpp"
+#include "server.hpp"
+
+int main(int argc, char** argv) {
+    socks::Endpoint listen;
+    socks::Users users;
+    socks::CommandLine cli("socks5-request",
+                           "SOCKS5 requests (RFC 1928 sections 4-6): connect to the destination, "
+                           "send the reply, then close.");
+    socks::add_listen_option(cli, listen);
+    socks::add_user_option(cli, users);
+    if (auto status = cli.parse(argc, argv)) return *status;
+
+    return socks::serve_main({listen},
+                             [&users](const socks::Fd& client, const socks::SocketAddress& peer) {
+                                 if (!socks::handshake(client, peer, users)) return;
+                                 // On success the target connection closes here, with the client's.
+                                 socks::serve_request(client, peer);
+                             });
+}

@@ -1,0 +1,37 @@
+// Local destinations for tests: a server running in the test process, on an
+// ephemeral loopback port, built from chapter 01's Server.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "server.hpp"
+
+namespace socks::test {
+
+class BackgroundServer {
+  public:
+    // `host` is "127.0.0.1" or "::1".
+    explicit BackgroundServer(ConnectionHandler handler, const std::string& host = "127.0.0.1");
+    ~BackgroundServer();  // stops, ends live sessions, joins
+    BackgroundServer(const BackgroundServer&) = delete;
+    BackgroundServer& operator=(const BackgroundServer&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    Endpoint endpoint() const { return {host_, port_}; }
+
+  private:
+    Server server_;
+    std::string host_;
+    std::uint16_t port_;
+    std::thread thread_;
+};
+
+// A loopback TCP target that echoes every byte (chapter 01's handler).
+BackgroundServer echo_target(const std::string& host = "127.0.0.1");
+
+// A port on 127.0.0.1 that nobody listens on (bound for a moment, then released).
+std::uint16_t closed_port();
+
+}  // namespace socks::test
