@@ -25,3 +25,46 @@ std::uint16_t closed_port() {
 }
 
 }  // namespace socks::test
+
+namespace socks::test {
+
+HttpTarget::HttpTarget(std::map<std::string, HttpFile> files, const std::string& host)
+    : files_(std::move(files)),
+      server_([this](const Fd& client, const SocketAddress&) { serve(client); }, host) {}
+
+void HttpTarget::serve(const Fd& client) {
+    set_receive_timeout(client, std::chrono::seconds(10));
+    std::string request;
+    std::uint8_t buffer[4096];
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+        std::size_t n = read_some(client, buffer);
+        if (n == 0) return;
+        request.append(reinterpret_cast<const char*>(buffer), n);
+    }
+    ++requests_;
+    // "GET /path HTTP/1.1"
+    auto first_space = request.find(' ');
+    auto second_space = request.find(' ', first_space + 1);
+    std::string path = request.substr(first_space + 1, second_space - first_space - 1);
+    auto file = files_.find(path);
+    std::string response;
+    if (file == files_.end()) {
+        response = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    } else {
+        response = "HTTP/1.0 200 OK\r\nContent-Type: " + file->second.content_type +
+                   "\r\nContent-Length: " + std::to_string(file->second.body.size()) +
+                   "\r\nConnection: close\r\n\r\n" + file->second.body;
+    }
+    write_all(client, response);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
+}  // namespace socks::test

@@ -1,0 +1,55 @@
+#include "client.hpp"
+
+#include <arpa/inet.h>
+
+#include "process.hpp"
+
+namespace socks::test {
+
+Socks5Connection socks5_connect(const Endpoint& proxy, const std::string& host, std::uint16_t port,
+                                const std::optional<std::pair<std::string, std::string>>& user) {
+    Socks5Connection result;
+    result.socket = connect_client(proxy);
+    const Fd& s = result.socket;
+    Bytes greeting = user ? Bytes{0x05, 0x01, 0x02} : Bytes{0x05, 0x01, 0x00};
+    write_all(s, greeting);
+    std::uint8_t selection[2];
+    if (!read_exact(s, selection) || selection[1] != greeting[2]) return result;
+    if (user) {
+        Bytes auth{0x01, static_cast<std::uint8_t>(user->first.size())};
+        auth.insert(auth.end(), user->first.begin(), user->first.end());
+        auth.push_back(static_cast<std::uint8_t>(user->second.size()));
+        auth.insert(auth.end(), user->second.begin(), user->second.end());
+        write_all(s, auth);
+        std::uint8_t status[2];
+        if (!read_exact(s, status) || status[1] != 0x00) return result;
+    }
+    Bytes request{0x05, 0x01, 0x00};
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+        request.push_back(0x01);
+        auto* b = reinterpret_cast<const std::uint8_t*>(&v4);
+        request.insert(request.end(), b, b + 4);
+    } else {
+        request.push_back(0x03);
+        request.push_back(static_cast<std::uint8_t>(host.size()));
+        request.insert(request.end(), host.begin(), host.end());
+    }
+    request.push_back(static_cast<std::uint8_t>(port >> 8));
+    request.push_back(static_cast<std::uint8_t>(port & 0xFF));
+    write_all(s, request);
+    std::uint8_t head[4];
+    if (!read_exact(s, head)) return result;
+    std::size_t rest = head[3] == 0x04 ? 16 + 2 : head[3] == 0x03 ? 0 : 4 + 2;
+    if (head[3] == 0x03) {
+        std::uint8_t length;
+        if (!read_exact(s, std::span(&length, 1))) return result;
+        rest = length + 2u;
+    }
+    Bytes bound(rest);
+    if (!read_exact(s, bound)) return result;
+    result.reply = head[1];
+    return result;
+}
+
+}  // namespace socks::test
