@@ -93,6 +93,14 @@ std::string SocketAddress::to_string() const {
     return socks::to_string(Endpoint{host(), port()});
 }
 
+void set_port(SocketAddress& address, std::uint16_t port) {
+    if (address.family() == AF_INET) {
+        reinterpret_cast<sockaddr_in*>(&address.storage)->sin_port = htons(port);
+    } else if (address.family() == AF_INET6) {
+        reinterpret_cast<sockaddr_in6*>(&address.storage)->sin6_port = htons(port);
+    }
+}
+
 SocketAddress local_address(const Fd& socket) {
     SocketAddress address;
     address.size = sizeof address.storage;

@@ -63,6 +63,7 @@ struct SocketAddress {
     std::uint16_t port() const;
     std::string to_string() const;  // "127.0.0.1:5555" or "[::1]:5555"
 };
+void set_port(SocketAddress& address, std::uint16_t port);
 SocketAddress local_address(const Fd& socket);
 SocketAddress peer_address(const Fd& socket);
 

@@ -125,6 +125,11 @@ void* session_thread(void* raw) {
 void Server::start_session(Fd client, const SocketAddress& peer) {
     {
         std::lock_guard lock(mutex_);
+        if (options_.max_sessions > 0 && threads_ >= options_.max_sessions) {
+            log_warn(peer.to_string() + ": refused: " + std::to_string(threads_) +
+                     " sessions already (the maximum)");
+            return;  // `client` closes here: the client sees the connection end
+        }
         sessions_.insert(client.get());
         ++threads_;
     }

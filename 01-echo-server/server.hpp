@@ -23,6 +23,9 @@ struct ServerOptions {
     std::size_t thread_stack_size = 0;
     // On stop, how long sessions may go on before their sockets are shut down.
     std::chrono::milliseconds drain_timeout{0};
+    // 0: no limit. Past it, a new client is closed at once (and logged); the
+    // sessions already running are not affected.
+    std::size_t max_sessions = 0;
 };
 
 class Server {

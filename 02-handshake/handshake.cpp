@@ -77,13 +77,13 @@ static std::string list_methods(const Greeting& greeting) {
 std::optional<Method> negotiate_method(const Fd& client, const SocketAddress& peer,
                                        bool require_password) {
     Bytes bytes;
-    auto greeting = read_message<Greeting>(client, parse_greeting, bytes);
+    auto greeting = read_message<Greeting>(client, parse_greeting, bytes, "greeting");
     if (auto* error = std::get_if<ParseError>(&greeting)) {
         log_info(peer.to_string() + ": bad greeting: " + error->reason + "; closing");
         return std::nullopt;
     }
     Method method = choose_method(std::get<Greeting>(greeting), require_password);
-    write_all(client, serialize_method_selection(method));
+    send_message(client, "method-selection", serialize_method_selection(method));
     if (method == Method::NoAcceptable) {
         log_info(peer.to_string() + ": no acceptable method: client offered [" +
                  list_methods(std::get<Greeting>(greeting)) + "], server needs " +

@@ -29,6 +29,20 @@ struct ParseError {
 template <class Message>
 using Parsed = std::variant<Message, NeedMore, ParseError>;
 
+// Chapter 06's --trace watches every message that read_message() reads and
+// send_message() writes, in the thread that set the observer. Chapters 02-05
+// never set one, so for them these are plain reads and writes.
+class MessageObserver {
+  public:
+    virtual ~MessageObserver() = default;
+    virtual void on_message(bool from_client, const char* name, ByteView bytes) = 0;
+};
+void set_message_observer(MessageObserver* observer);  // for this thread; nullptr: none
+MessageObserver* message_observer();
+
+// Writes one whole message (`name` is for the observer: "method-selection", "reply", ...).
+void send_message(const Fd& socket, const char* name, ByteView bytes);
+
 // Reads one message from `socket`: starts with no bytes, asks `parse` how many
 // more it needs, reads exactly that many, and asks again. It never reads past
 // the end of the message, so bytes the client sent right behind it (a request
@@ -36,11 +50,17 @@ using Parsed = std::variant<Message, NeedMore, ParseError>;
 // the next read. `bytes` receives exactly the message's bytes.
 // Returns the message, or ParseError (also when the peer closes mid-message).
 template <class Message, class Parser>
-std::variant<Message, ParseError> read_message(const Fd& socket, Parser parse, Bytes& bytes) {
+std::variant<Message, ParseError> read_message(const Fd& socket, Parser parse, Bytes& bytes,
+                                               const char* name = "message") {
     bytes.clear();
     for (;;) {
         Parsed<Message> parsed = parse(ByteView(bytes));
-        if (auto* message = std::get_if<Message>(&parsed)) return std::move(*message);
+        if (auto* message = std::get_if<Message>(&parsed)) {
+            if (MessageObserver* observer = message_observer()) {
+                observer->on_message(true, name, bytes);
+            }
+            return std::move(*message);
+        }
         if (auto* error = std::get_if<ParseError>(&parsed)) return std::move(*error);
         std::size_t have = bytes.size();
         bytes.resize(have + std::get<NeedMore>(parsed).bytes);

@@ -96,15 +96,15 @@ std::optional<std::string> handshake(const Fd& client, const SocketAddress& peer
     if (*method == Method::NoAuthentication) return std::string();
 
     Bytes bytes;
-    auto received = read_message<UserPass>(client, parse_user_pass, bytes);
+    auto received = read_message<UserPass>(client, parse_user_pass, bytes, "auth");
     if (auto* error = std::get_if<ParseError>(&received)) {
-        if (error->reply) write_all(client, serialize_auth_status(false));
+        if (error->reply) send_message(client, "auth-status", serialize_auth_status(false));
         log_info(peer.to_string() + ": bad authentication request: " + error->reason + "; closing");
         return std::nullopt;
     }
     const UserPass& credentials = std::get<UserPass>(received);
     bool ok = users.check(credentials);
-    write_all(client, serialize_auth_status(ok));
+    send_message(client, "auth-status", serialize_auth_status(ok));
     if (!ok) {
         // The name helps the operator; the password is never written anywhere.
         log_info(peer.to_string() + ": authentication failed for user '" + credentials.username +

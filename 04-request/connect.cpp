@@ -1,46 +1,63 @@
 #include "connect.hpp"
 
+#include <sys/socket.h>
+
+#include <system_error>
+
 #include "dial.hpp"
 #include "log.hpp"
 
 namespace socks {
 
-std::optional<Connected> serve_request(const Fd& client, const SocketAddress& peer,
-                                       const RequestOptions& options) {
+std::optional<Request> read_request(const Fd& client, const SocketAddress& peer) {
     Bytes bytes;
-    auto received = read_message<Request>(client, parse_request, bytes);
+    auto received = read_message<Request>(client, parse_request, bytes, "request");
     if (auto* error = std::get_if<ParseError>(&received)) {
-        if (error->reply) write_all(client, serialize_reply(static_cast<ReplyCode>(*error->reply)));
+        if (error->reply) send_reply(client, static_cast<ReplyCode>(*error->reply));
         log_info(peer.to_string() + ": bad request: " + error->reason + "; closing");
         return std::nullopt;
     }
-    const Request& request = std::get<Request>(received);
-    std::string what = peer.to_string() + " " + command_name(request.command) + " " +
-                       request.destination.to_string();
-    if (request.command != Command::Connect) {
-        write_all(client, serialize_reply(ReplyCode::CommandNotSupported));
+    return std::get<Request>(received);
+}
+
+void send_reply(const Fd& client, ReplyCode code, const Address& bound) {
+    send_message(client, "reply", serialize_reply(code, bound));
+}
+
+std::optional<Connected> serve_request(const Fd& client, const SocketAddress& peer,
+                                       const RequestOptions& options) {
+    auto request = read_request(client, peer);
+    if (!request) return std::nullopt;
+    std::string what = peer.to_string() + " " + command_name(request->command) + " " +
+                       request->destination.to_string();
+    if (request->command != Command::Connect) {
+        send_reply(client, ReplyCode::CommandNotSupported);
         log_info(what + ": " + reply_name(ReplyCode::CommandNotSupported));
         return std::nullopt;
     }
-
-    Resolved resolved = resolve(request.destination);
-    Dialed dialed;
-    if (resolved.addresses.empty()) {
-        dialed.code = resolved.failure;
-        dialed.detail = resolved.detail;
-    } else {
-        dialed = connect_first(resolved.addresses, options.connect_timeout);
-    }
+    Dialed dialed = dial(request->destination, options.connect_timeout);
     if (dialed.code != ReplyCode::Succeeded) {
-        write_all(client, serialize_reply(dialed.code));
+        send_reply(client, dialed.code);
         log_info(what + ": " + reply_name(dialed.code) + " (" + dialed.detail + ")");
         return std::nullopt;
     }
     // BND is where the server's outgoing connection really comes from.
-    write_all(client,
-              serialize_reply(ReplyCode::Succeeded, address_from(local_address(dialed.socket))));
-    log_info(what + ": succeeded via " + local_address(dialed.socket).to_string());
-    return Connected{std::move(dialed.socket), request.destination};
+    SocketAddress bound = local_address(dialed.socket);
+    send_reply(client, ReplyCode::Succeeded, address_from(bound));
+    log_info(what + ": succeeded via " + bound.to_string());
+    return Connected{std::move(dialed.socket), request->destination};
+}
+
+void hang_up(const Fd& client, std::chrono::milliseconds linger) {
+    ::shutdown(client.get(), SHUT_WR);
+    set_receive_timeout(client, linger);
+    std::uint8_t discard[4096];
+    try {
+        while (read_some(client, discard) > 0) {
+        }
+    } catch (const std::system_error&) {
+        // A reset or the linger timeout: either way the session is over.
+    }
 }
 
 }  // namespace socks

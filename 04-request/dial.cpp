@@ -144,4 +144,15 @@ Dialed connect_first(const std::vector<SocketAddress>& candidates,
     return result;
 }
 
+Dialed dial(const Address& destination, std::chrono::milliseconds timeout) {
+    Resolved resolved = resolve(destination);
+    if (resolved.addresses.empty()) {
+        Dialed failed;
+        failed.code = resolved.failure;
+        failed.detail = resolved.detail;
+        return failed;
+    }
+    return connect_first(resolved.addresses, timeout);
+}
+
 }  // namespace socks

@@ -35,4 +35,7 @@ struct Dialed {
 Dialed connect_first(const std::vector<SocketAddress>& candidates,
                      std::chrono::milliseconds timeout, const SocketAddress* bind_to = nullptr);
 
+// resolve() then connect_first(): the whole way to a destination.
+Dialed dial(const Address& destination, std::chrono::milliseconds timeout);
+
 }  // namespace socks

@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
     return socks::serve_main({listen},
                              [&users](const socks::Fd& client, const socks::SocketAddress& peer) {
                                  if (!socks::handshake(client, peer, users)) return;
-                                 // On success the target connection closes here, with the client's.
+                                 // On success the target connection closes at the end of
+                                 // this statement: nothing relays yet.
                                  socks::serve_request(client, peer);
+                                 socks::hang_up(client);
                              });
 }

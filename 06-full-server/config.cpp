@@ -1,0 +1,220 @@
+#include "config.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+#include "cli.hpp"
+
+#ifndef SOCKS_VERSION
+#define SOCKS_VERSION "0"
+#endif
+
+namespace socks {
+
+namespace {
+
+std::chrono::milliseconds parse_seconds(const std::string& value) {
+    std::size_t used = 0;
+    double seconds = -1;
+    try {
+        seconds = std::stod(value, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != value.size() || seconds < 0 || seconds > 1e6) {
+        throw std::invalid_argument("expected a number of seconds, got '" + value + "'");
+    }
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+std::size_t parse_count(const std::string& value) {
+    std::size_t used = 0;
+    unsigned long n = 0;
+    try {
+        n = std::stoul(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != value.size())
+        throw std::invalid_argument("expected a number, got '" + value + "'");
+    return n;
+}
+
+// An IP literal (no name lookup) as a SocketAddress with port `port`.
+std::optional<SocketAddress> parse_ip(const std::string& text, std::uint16_t port = 0) {
+    SocketAddress address;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
+    std::string bare = text.size() > 2 && text.front() == '[' && text.back() == ']'
+                           ? text.substr(1, text.size() - 2)
+                           : text;
+    if (::inet_pton(AF_INET, bare.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        address.size = sizeof(sockaddr_in);
+        return address;
+    }
+    if (::inet_pton(AF_INET6, bare.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        address.size = sizeof(sockaddr_in6);
+        return address;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+    if (normalize_host(host) == "localhost") return true;
+    auto address = parse_ip(host);
+    if (!address) return false;
+    static const auto v4_loopback = Network::parse("127.0.0.0/8");
+    static const auto v6_loopback = Network::parse("::1/128");
+    return v4_loopback->contains(*address) || v6_loopback->contains(*address);
+}
+
+void load_users_file(const std::string& path, Users& users) {
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument("cannot read " + path);
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        auto first = line.find_first_not_of(" \t");
+        if (first == std::string::npos || line[first] == '#') continue;
+        try {
+            users.add_from_option(line);
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(path + ":" + std::to_string(number) + ": " + error.what());
+        }
+    }
+}
+
+std::variant<Config, int> parse_config(int argc, char** argv) {
+    Config config;
+    bool listen_given = false;
+    Endpoint endpoint;
+    CommandLine cli("socks5-server",
+                    "A SOCKS5 (RFC 1928, RFC 1929) and SOCKS4/4a proxy server: thread per "
+                    "connection, blocking sockets.\nRules: --allow/--deny RULE, checked in order, "
+                    "the first match decides; RULE is terms\nfrom=CIDR to=CIDR|HOST port=N|N-M "
+                    "cmd=connect|bind|udp (all must match) or 'all'. With no\nmatch: allowed, "
+                    "unless an --allow rule exists. A denied request gets reply 0x02.");
+    cli.add_option("--listen", "HOST:PORT",
+                   "listen here (repeatable; IPv6 as [::1]:1080; default 127.0.0.1:1080; port 0 "
+                   "picks a free port)",
+                   [&](const std::string& value) {
+                       auto parsed = parse_endpoint(value);
+                       if (!parsed)
+                           throw std::invalid_argument("expected HOST:PORT or [IPv6]:PORT");
+                       if (!listen_given) config.listen.clear();
+                       listen_given = true;
+                       config.listen.push_back(*parsed);
+                   });
+    add_user_option(cli, config.users);
+    cli.add_option("--users-file", "FILE",
+                   "read accounts from FILE, one name:password per line, '#' comments",
+                   [&](const std::string& value) { load_users_file(value, config.users); });
+    cli.add_option("--allow", "RULE", "allow what RULE matches (repeatable, in order with --deny)",
+                   [&](const std::string& value) { config.rules.add(Rule::parse(true, value)); });
+    cli.add_option("--deny", "RULE", "deny what RULE matches: reply 0x02 (repeatable)",
+                   [&](const std::string& value) { config.rules.add(Rule::parse(false, value)); });
+    cli.add_option("--outgoing-address", "ADDR",
+                   "make outgoing connections from this local IP address (one IPv4, one IPv6)",
+                   [&](const std::string& value) {
+                       auto address = parse_ip(value);
+                       if (!address) throw std::invalid_argument("expected an IP address");
+                       config.outgoing.push_back(*address);
+                   });
+    cli.add_option(
+        "--map", "HOST=ADDR", "resolve HOST to the IP address ADDR without DNS (repeatable)",
+        [&](const std::string& value) {
+            auto eq = value.find('=');
+            auto address = eq == std::string::npos ? std::nullopt : parse_ip(value.substr(eq + 1));
+            if (!address || eq == 0) throw std::invalid_argument("expected HOST=IP");
+            config.hosts[normalize_host(value.substr(0, eq))].push_back(*address);
+        });
+    cli.add_option("--max-connections", "N",
+                   "at most N sessions at once; more clients are closed at once (default 1000)",
+                   [&](const std::string& value) { config.max_connections = parse_count(value); });
+    cli.add_option(
+        "--handshake-timeout", "SECONDS",
+        "time a client has from connecting to its request being answered (default 10)",
+        [&](const std::string& value) { config.handshake_timeout = parse_seconds(value); });
+    cli.add_option("--idle-timeout", "SECONDS",
+                   "end a relayed session after this long without traffic (default 0: never)",
+                   [&](const std::string& value) { config.idle_timeout = parse_seconds(value); });
+    cli.add_option(
+        "--connect-timeout", "SECONDS",
+        "time allowed for connecting to one destination address (default 10)",
+        [&](const std::string& value) { config.connect_timeout = parse_seconds(value); });
+    cli.add_option("--shutdown-grace", "SECONDS",
+                   "on SIGTERM/SIGINT, time sessions get to finish before they are cut (default 5)",
+                   [&](const std::string& value) { config.shutdown_grace = parse_seconds(value); });
+    cli.add_option("--thread-stack", "KIB",
+                   "stack size of each session thread in KiB (default 256)",
+                   [&](const std::string& value) {
+                       config.thread_stack_kib = parse_count(value);
+                       if (config.thread_stack_kib < 64) throw std::invalid_argument("at least 64");
+                   });
+    cli.add_option("--log-level", "LEVEL", "debug, info (default), warn or error",
+                   [&](const std::string& value) {
+                       if (value == "debug")
+                           config.log_level = LogLevel::Debug;
+                       else if (value == "info")
+                           config.log_level = LogLevel::Info;
+                       else if (value == "warn")
+                           config.log_level = LogLevel::Warn;
+                       else if (value == "error")
+                           config.log_level = LogLevel::Error;
+                       else
+                           throw std::invalid_argument("expected debug, info, warn or error");
+                   });
+    cli.add_flag("--trace",
+                 "print every SOCKS message as annotated hex on stderr (passwords hidden)",
+                 [&] { config.trace = true; });
+    cli.add_flag("--allow-open-proxy",
+                 "allow listening on a non-loopback address with no --user and no --allow rule",
+                 [&] { config.allow_open_proxy = true; });
+    bool version = false;
+    cli.add_flag("--version", "print the version and exit", [&] { version = true; });
+
+    config.listen = {Endpoint{"127.0.0.1", 1080}};
+    if (auto status = cli.parse(argc, argv)) return *status;
+    if (version) {
+        std::printf("socks5-server %s\n", SOCKS_VERSION);
+        return 0;
+    }
+    std::vector<int> families;
+    for (const SocketAddress& address : config.outgoing) {
+        for (int family : families) {
+            if (family == address.family()) {
+                std::fprintf(stderr, "socks5-server: --outgoing-address: one address per family\n");
+                return 2;
+            }
+        }
+        families.push_back(address.family());
+    }
+    // Safe default: an open proxy on a reachable address is a gift to spammers.
+    for (const Endpoint& where : config.listen) {
+        if (is_loopback_host(where.host) || !config.users.empty() ||
+            config.rules.has_allow_rule()) {
+            continue;
+        }
+        if (!config.allow_open_proxy) {
+            std::fprintf(stderr,
+                         "socks5-server: refusing to listen on %s with no --user and no --allow "
+                         "rule: anyone who can reach it could use it.\nAdd --user or --allow, or "
+                         "--allow-open-proxy if that is really what you want.\n",
+                         to_string(where).c_str());
+            return 2;
+        }
+        log_warn("listening on " + to_string(where) +
+                 " as an OPEN proxy: no authentication and no --allow rule");
+    }
+    return config;
+}
+
+}  // namespace socks

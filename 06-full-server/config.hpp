@@ -1,0 +1,47 @@
+// Everything chapter 06's command line can say, checked before the server starts.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "auth.hpp"
+#include "log.hpp"
+#include "net.hpp"
+#include "rules.hpp"
+
+namespace socks {
+
+struct Config {
+    std::vector<Endpoint> listen;  // default 127.0.0.1:1080
+    Users users;
+    Rules rules;
+    std::vector<SocketAddress> outgoing;  // --outgoing-address (at most one per family)
+    std::map<std::string, std::vector<SocketAddress>> hosts;  // --map, by normalised name
+    std::size_t max_connections = 1000;
+    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{0};  // 0: none
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds shutdown_grace{5'000};
+    std::size_t thread_stack_kib = 256;
+    LogLevel log_level = LogLevel::Info;
+    bool trace = false;
+    bool allow_open_proxy = false;
+};
+
+// Parses the command line. Returns the Config, or the exit status when the
+// program must stop now (0 after --help/--version, 2 after a usage error,
+// which has been printed).
+std::variant<Config, int> parse_config(int argc, char** argv);
+
+// Reads "name:password" lines ('#' comments, blank lines). Throws
+// std::invalid_argument naming the file and line of a malformed one.
+void load_users_file(const std::string& path, Users& users);
+
+// A listening address reachable from other machines: not 127.0.0.0/8, ::1 or localhost.
+bool is_loopback_host(const std::string& host);
+
+}  // namespace socks

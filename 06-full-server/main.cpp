@@ -1,0 +1,24 @@
+// socks5-server: chapter 06's program, the proxy people deploy.
+// `socks5-server --help` lists every option; docs/06-full-server.md explains them.
+#include "config.hpp"
+#include "server.hpp"
+#include "session.hpp"
+
+int main(int argc, char** argv) {
+    auto parsed = socks::parse_config(argc, argv);
+    if (auto* status = std::get_if<int>(&parsed)) return *status;
+    const socks::Config& config = std::get<socks::Config>(parsed);
+    socks::set_log_level(config.log_level);
+
+    socks::SessionContext sessions(config);
+    socks::ServerOptions options;
+    options.thread_stack_size = config.thread_stack_kib * 1024;
+    options.max_sessions = config.max_connections;
+    options.drain_timeout = config.shutdown_grace;
+    return socks::serve_main(
+        config.listen,
+        [&sessions](const socks::Fd& client, const socks::SocketAddress& peer) {
+            sessions.serve(client, peer);
+        },
+        options);
+}
