@@ -150,6 +150,9 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
         "--connect-timeout", "SECONDS",
         "time allowed for connecting to one destination address (default 10)",
         [&](const std::string& value) { config.connect_timeout = parse_seconds(value); });
+    cli.add_option("--bind-timeout", "SECONDS",
+                   "how long BIND waits for the inbound connection (default 30)",
+                   [&](const std::string& value) { config.bind_timeout = parse_seconds(value); });
     cli.add_option("--shutdown-grace", "SECONDS",
                    "on SIGTERM/SIGINT, time sessions get to finish before they are cut (default 5)",
                    [&](const std::string& value) { config.shutdown_grace = parse_seconds(value); });

@@ -26,6 +26,7 @@ struct Config {
     std::chrono::milliseconds idle_timeout{0};  // 0: none
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds shutdown_grace{5'000};
+    std::chrono::milliseconds bind_timeout{30'000};
     std::size_t thread_stack_kib = 256;
     LogLevel log_level = LogLevel::Info;
     bool trace = false;

@@ -175,6 +175,13 @@ bool Rules::has_allow_rule() const {
     return false;
 }
 
+const Rule* Rules::first_match(const RuleInput& input) const {
+    for (const Rule& rule : rules_) {
+        if (rule.matches(input)) return &rule;
+    }
+    return nullptr;
+}
+
 bool Rules::allows(const RuleInput& input, std::string* matched) const {
     for (const Rule& rule : rules_) {
         if (rule.matches(input)) {

@@ -61,6 +61,8 @@ class Rules {
     // --allow rule exists (then only what is allowed explicitly may pass).
     // `matched` receives the deciding rule's text ("default" otherwise).
     bool allows(const RuleInput& input, std::string* matched = nullptr) const;
+    // The first rule that matches, or nullptr.
+    const Rule* first_match(const RuleInput& input) const;
 
   private:
     std::vector<Rule> rules_;

@@ -3,16 +3,19 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "auth.hpp"
+#include "bind.hpp"
 #include "connect.hpp"
-#include "dial.hpp"
 #include "handshake.hpp"
 #include "log.hpp"
 #include "message.hpp"
 #include "relay.hpp"
 #include "socks4.hpp"
+#include "targets.hpp"
 #include "trace.hpp"
+#include "udp_relay.hpp"
 
 namespace socks {
 
@@ -24,14 +27,15 @@ struct AccessRecord {
     std::string user = "-";
     std::string command = "-";
     std::string target = "-";
-    std::string reply = "-";  // the reply code sent, as hex
-    std::string note;         // why it ended
-    RelayResult relayed;
+    int reply = -1;    // the last reply code sent
+    std::string note;  // how it ended
+    std::uint64_t up = 0, down = 0;
 };
 
-std::string hex_byte(std::uint8_t value) {
-    char text[4];
-    std::snprintf(text, sizeof text, "%02x", value);
+std::string reply_text(int reply) {
+    if (reply < 0) return "-";
+    char text[16];
+    std::snprintf(text, sizeof text, "%02x", reply);
     return text;
 }
 
@@ -54,58 +58,6 @@ class TraceObserver : public MessageObserver {
     std::string peer_;
 };
 
-// The addresses for `destination`: --map first, then the system resolver.
-Resolved resolve_with_map(const Config& config, const Address& destination) {
-    if (destination.type == AddressType::DomainName) {
-        auto mapped = config.hosts.find(normalize_host(destination.domain));
-        if (mapped != config.hosts.end()) {
-            Resolved result;
-            for (SocketAddress address : mapped->second) {
-                set_port(address, destination.port);
-                result.addresses.push_back(address);
-            }
-            return result;
-        }
-    }
-    return resolve(destination);
-}
-
-// Resolves, applies the rules to every address, and connects to the first
-// allowed one that answers, from --outgoing-address when given.
-Dialed dial_allowed(const Config& config, const SocketAddress& peer, Command command,
-                    const Address& destination) {
-    Dialed result;
-    Resolved resolved = resolve_with_map(config, destination);
-    if (resolved.addresses.empty()) {
-        result.code = resolved.failure;
-        result.detail = resolved.detail;
-        return result;
-    }
-    result.code = ReplyCode::NotAllowedByRuleset;
-    for (const SocketAddress& candidate : resolved.addresses) {
-        std::string rule;
-        RuleInput input{&peer, command, &destination, &candidate, destination.port};
-        if (!config.rules.allows(input, &rule)) {
-            if (result.code == ReplyCode::NotAllowedByRuleset) {
-                result.detail = "denied " + candidate.to_string() + " by rule '" + rule + "'";
-            }
-            continue;
-        }
-        const SocketAddress* bind_to = nullptr;
-        for (const SocketAddress& local : config.outgoing) {
-            if (local.family() == candidate.family()) bind_to = &local;
-        }
-        if (!config.outgoing.empty() && bind_to == nullptr) {
-            result.code = ReplyCode::NetworkUnreachable;
-            result.detail = "no --outgoing-address for " + candidate.to_string();
-            continue;
-        }
-        result = connect_first({candidate}, config.connect_timeout, bind_to);
-        if (result.code == ReplyCode::Succeeded) break;
-    }
-    return result;
-}
-
 }  // namespace
 
 void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
@@ -116,7 +68,10 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     // socket is shut down then, however slowly the bytes were trickling in.
     auto deadline = deadlines_.arm(client, started + config_.handshake_timeout);
     AccessRecord record;
-    std::optional<Connected> connected;
+
+    // The request, in either protocol, and how to answer it in that protocol.
+    std::optional<Request> request;
+    ReplySender reply;
 
     // SOCKS4 and SOCKS5 share the port: peek at the first byte without taking it.
     std::uint8_t version = 0;
@@ -131,81 +86,103 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         auto received =
             read_message<Socks4Request>(client, parse_socks4_request, bytes, "socks4-request");
         if (auto* error = std::get_if<ParseError>(&received)) {
-            if (error->reply)
+            if (error->reply) {
                 send_message(client, "socks4-reply", serialize_socks4_reply(Socks4Reply::Rejected));
+                record.reply = *error->reply;
+            }
             record.note = "bad SOCKS4 request: " + error->reason;
         } else {
-            deadline.release();  // the request is in: the handshake limit has been met
-            const Socks4Request& request = std::get<Socks4Request>(received);
-            if (request.destination.type == AddressType::DomainName) record.protocol = "socks4a";
-            record.user = request.user_id.empty() ? "-" : "userid:" + request.user_id;
-            record.command = command_name(request.command);
-            record.target = request.destination.to_string();
-            Dialed dialed;
+            auto& socks4 = std::get<Socks4Request>(received);
+            if (socks4.destination.type == AddressType::DomainName) record.protocol = "socks4a";
+            if (!socks4.user_id.empty()) record.user = "userid:" + socks4.user_id;
+            request = Request{socks4.command, socks4.destination};
+            reply = [&client, &record](ReplyCode code, const Address& bound) {
+                auto answer =
+                    code == ReplyCode::Succeeded ? Socks4Reply::Granted : Socks4Reply::Rejected;
+                send_message(client, "socks4-reply", serialize_socks4_reply(answer, bound));
+                record.reply = static_cast<int>(answer);
+            };
             if (!config_.users.empty()) {
-                dialed.code = ReplyCode::NotAllowedByRuleset;
-                dialed.detail = "SOCKS4 has no password, and --user is set";
-            } else if (request.command != Command::Connect) {
-                dialed.code = ReplyCode::CommandNotSupported;
-                dialed.detail = "only CONNECT";
-            } else {
-                dialed = dial_allowed(config_, peer, request.command, request.destination);
+                // SOCKS4 has no password: with --user set, it would be a way around it.
+                reply(ReplyCode::NotAllowedByRuleset, {});
+                record.note = "SOCKS4 has no password, and --user is set";
+                request.reset();
             }
-            bool ok = dialed.code == ReplyCode::Succeeded;
-            Address bound = ok ? address_from(local_address(dialed.socket)) : Address{};
-            auto code = ok ? Socks4Reply::Granted : Socks4Reply::Rejected;
-            send_message(client, "socks4-reply", serialize_socks4_reply(code, bound));
-            record.reply = hex_byte(static_cast<std::uint8_t>(code));
-            record.note = dialed.detail;
-            if (ok) connected = Connected{std::move(dialed.socket), request.destination};
         }
     } else if (peeked == 1) {
         record.protocol = "socks5";
-        auto user = handshake(client, peer, config_.users);
-        if (!user) {
-            record.note = "handshake failed";
-        } else {
+        if (auto user = handshake(client, peer, config_.users)) {
             if (!user->empty()) record.user = *user;
-            auto request = read_request(client, peer);
-            if (!request) {
-                record.note = "bad request";
-            } else {
-                deadline.release();
-                record.command = command_name(request->command);
-                record.target = request->destination.to_string();
-                Dialed dialed;
-                if (request->command != Command::Connect) {
-                    dialed.code = ReplyCode::CommandNotSupported;
-                } else {
-                    dialed = dial_allowed(config_, peer, request->command, request->destination);
-                }
-                bool ok = dialed.code == ReplyCode::Succeeded;
-                send_reply(client, dialed.code,
-                           ok ? address_from(local_address(dialed.socket)) : Address{});
-                record.reply = hex_byte(static_cast<std::uint8_t>(dialed.code));
-                record.note = ok ? ""
-                                 : reply_name(dialed.code) +
-                                       (dialed.detail.empty() ? "" : " (" + dialed.detail + ")");
-                if (ok) connected = Connected{std::move(dialed.socket), request->destination};
-            }
+            request = read_request(client, peer);
+            if (!request) record.note = "bad request";
+            reply = [&client, &record](ReplyCode code, const Address& bound) {
+                send_reply(client, code, bound);
+                record.reply = static_cast<int>(code);
+            };
+        } else {
+            record.note = "handshake failed";
         }
     } else {
         record.note = "closed before sending anything";
     }
-    if (deadline.expired()) record.note = "handshake timeout";
-    deadline.release();
-    if (connected) {
-        RelayOptions options;
-        options.idle_timeout = config_.idle_timeout;
-        record.relayed = relay(client, connected->target, options);
-        record.note = record.relayed.ended;
+    if (deadline.expired()) {
+        record.note = "handshake timeout";
+        request.reset();
+    }
+    deadline.release();  // the request is in (or the session is over)
+
+    if (request) {
+        record.command = command_name(request->command);
+        record.target = request->destination.to_string();
+        std::optional<Fd> other_side;  // what to relay to
+        switch (request->command) {
+            case Command::Connect: {
+                Dialed dialed = dial_allowed(config_, peer, Command::Connect, request->destination);
+                bool ok = dialed.code == ReplyCode::Succeeded;
+                reply(dialed.code, ok ? address_from(local_address(dialed.socket)) : Address{});
+                if (ok)
+                    other_side = std::move(dialed.socket);
+                else
+                    record.note = reply_name(dialed.code) + " (" + dialed.detail + ")";
+                break;
+            }
+            case Command::Bind: {
+                BindOutcome bound = serve_bind(config_, client, peer, request->destination, reply);
+                if (bound.code == ReplyCode::Succeeded) other_side = std::move(bound.peer);
+                record.note = bound.detail;
+                break;
+            }
+            case Command::UdpAssociate:
+                if (record.protocol == "socks5") {
+                    UdpStats udp =
+                        serve_udp_associate(config_, client, peer, request->destination, reply);
+                    record.up = udp.bytes_up;
+                    record.down = udp.bytes_down;
+                    record.note = std::to_string(udp.datagrams_up) + " datagrams up, " +
+                                  std::to_string(udp.datagrams_down) + " down, " +
+                                  std::to_string(udp.dropped) + " dropped, " + udp.ended;
+                    break;
+                }
+                [[fallthrough]];  // SOCKS4 has no UDP
+            default:
+                reply(ReplyCode::CommandNotSupported, {});
+                record.note = reply_name(ReplyCode::CommandNotSupported);
+                break;
+        }
+        if (other_side) {
+            RelayOptions options;
+            options.idle_timeout = config_.idle_timeout;
+            RelayResult relayed = relay(client, *other_side, options);
+            record.up = relayed.client_to_target;
+            record.down = relayed.target_to_client;
+            record.note = (record.note.empty() ? "" : record.note + ", ") + relayed.ended;
+        }
     }
     // One line per session, key=value, for operators and their tools.
     log_info("access client=" + peer.to_string() + " proto=" + record.protocol + " user=" +
              record.user + " cmd=" + (record.command == "UDP ASSOCIATE" ? "UDP" : record.command) +
-             " target=" + record.target + " reply=" + record.reply +
-             " up=" + std::to_string(record.relayed.client_to_target) +
-             " down=" + std::to_string(record.relayed.target_to_client) +
+             " target=" + record.target + " reply=" + reply_text(record.reply) +
+             " up=" + std::to_string(record.up) + " down=" + std::to_string(record.down) +
              " duration=" + format_seconds(std::chrono::steady_clock::now() - started) +
              (record.note.empty() ? "" : " note=\"" + record.note + "\""));
 }

@@ -25,14 +25,17 @@ const char* message_name(MessageKind kind) {
             return "socks4-request";
         case MessageKind::Socks4Reply:
             return "socks4-reply";
+        case MessageKind::UdpDatagram:
+            return "udp-datagram";
     }
     return "?";
 }
 
 std::optional<MessageKind> message_kind(std::string_view name) {
-    for (auto kind : {MessageKind::Greeting, MessageKind::MethodSelection, MessageKind::UserPass,
-                      MessageKind::AuthStatus, MessageKind::Request, MessageKind::Reply,
-                      MessageKind::Socks4Request, MessageKind::Socks4Reply}) {
+    for (auto kind :
+         {MessageKind::Greeting, MessageKind::MethodSelection, MessageKind::UserPass,
+          MessageKind::AuthStatus, MessageKind::Request, MessageKind::Reply,
+          MessageKind::Socks4Request, MessageKind::Socks4Reply, MessageKind::UdpDatagram}) {
         if (name == message_name(kind)) return kind;
     }
     return std::nullopt;
@@ -133,6 +136,15 @@ std::vector<Field> describe(MessageKind kind, ByteView b) {
                              "\"" + text(b, nul + 1, end - nul - 1) + "\""});
                 f.push_back({end, 1, "NULL", ""});
             }
+            break;
+        }
+        case MessageKind::UdpDatagram: {
+            f.push_back({0, 2, "RSV", ""});
+            f.push_back({2, 1, "FRAG", b[2] == 0 ? "0 (whole datagram)" : std::to_string(b[2])});
+            describe_address(b, 3, "DST", f);
+            std::size_t header = f.back().offset + f.back().size;
+            f.push_back(
+                {header, b.size() - header, "DATA", std::to_string(b.size() - header) + " bytes"});
             break;
         }
         case MessageKind::Socks4Reply: {

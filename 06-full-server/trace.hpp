@@ -21,6 +21,7 @@ enum class MessageKind {
     Reply,
     Socks4Request,
     Socks4Reply,
+    UdpDatagram,
 };
 const char* message_name(MessageKind kind);  // "greeting", "method-selection", ...
 std::optional<MessageKind> message_kind(std::string_view name);
