@@ -1,0 +1,92 @@
+// socks5-handshake end to end: real curl, split and coalesced greetings, and
+// the hex dump of what the client sends after the handshake.
+#include <gtest/gtest.h>
+
+#include "capture.hpp"
+#include "handshake_support.hpp"
+#include "process.hpp"
+
+namespace socks {
+namespace {
+
+using namespace std::chrono_literals;
+using test::ProgramStdout;
+using test::ServerProcess;
+
+const char* const kProgram = "02-handshake/socks5-handshake";
+
+// curl's CONNECT request for http://127.0.0.1:8080/. Chapter 02 never connects
+// anywhere, so nothing needs to listen on 8080 (and nothing is contacted).
+const char* const kCurlRequestRow =
+    "00000000  05 01 00 01 7f 00 00 01  1f 90                    |..........|\n";
+
+TEST(HandshakeProgram, CurlsRequestAppearsAsAHexDump) {
+    ASSERT_TRUE(test::have_program("curl")) << "curl is required for this test";
+    ServerProcess server(kProgram);
+    ProgramStdout dump(server.pid());
+
+    // The server answers the greeting and then only listens: curl waits for a
+    // CONNECT reply that chapter 02 never sends, and gives up after --max-time.
+    auto curl = test::run_command(
+        {"curl", "-sS", "--max-time", "2", "--socks5", server.proxy(), "http://127.0.0.1:8080/"});
+    EXPECT_EQ(curl.exit_code, 28) << "curl should time out waiting for the CONNECT reply; "
+                                  << "curl said: " << curl.err;
+
+    EXPECT_TRUE(dump.wait_for(std::string(" sent 10 bytes:\n") + kCurlRequestRow))
+        << "expected the hex dump of curl's 10-byte request on stdout; stdout was:\n"
+        << dump.text() << "\nlog:\n"
+        << server.log();
+    EXPECT_TRUE(server.wait_for_log("closed after sending 10 bytes past the handshake"))
+        << server.log();
+}
+
+TEST(HandshakeProgram, GreetingSentOneByteAtATimeIsReassembled) {
+    ServerProcess server(kProgram);
+    auto capture = test::parse_capture(
+        "C> greeting: 05 02 00 01\n"
+        "S> method-selection: 05 00\n"
+        "C> request: 05 01 00 01 7f 00 00 01 1f 90\n",
+        "split greeting");
+    EXPECT_TRUE(test::replay(capture, server.endpoint(), test::Split::ByteByByte));
+    // The request bytes came one per write too, so the dump may show them in
+    // several pieces; the server's count of them must still be exact.
+    EXPECT_TRUE(server.wait_for_log("closed after sending 10 bytes past the handshake"))
+        << server.log();
+}
+
+TEST(HandshakeProgram, BytesCoalescedWithTheGreetingAreDumpedNotSwallowed) {
+    ServerProcess server(kProgram);
+    ProgramStdout dump(server.pid());
+    // Greeting and request in one write: the server must read exactly the
+    // greeting's 4 bytes, answer, and leave the request for the hex dump.
+    auto capture = test::parse_capture(
+        "C> greeting: 05 02 00 01\n"
+        "S> method-selection: 05 00\n"
+        "C> request: 05 01 00 01 7f 00 00 01 1f 90\n",
+        "coalesced greeting");
+    EXPECT_TRUE(test::replay(capture, server.endpoint(), test::Split::Coalesced));
+    EXPECT_TRUE(dump.wait_for(kCurlRequestRow)) << "stdout:\n"
+                                                << dump.text() << "\nlog:\n"
+                                                << server.log();
+    EXPECT_TRUE(server.wait_for_log("closed after sending 10 bytes past the handshake"))
+        << server.log();
+}
+
+TEST(HandshakeProgram, AClientThatNeverFinishesItsGreetingDoesNotBlockOthers) {
+    ServerProcess server(kProgram);
+    Fd stuck = test::connect_client(server.endpoint());
+    write_all(stuck, test::hex("05 02 00"));  // one method byte short, then silence
+    auto control =
+        test::parse_capture("C> greeting: 05 01 00\nS> method-selection: 05 00", "control client");
+    EXPECT_TRUE(test::replay(control, server.endpoint()));
+}
+
+TEST(HandshakeProgram, StopsCleanlyOnSigtermMidHandshake) {
+    ServerProcess server(kProgram);
+    Fd stuck = test::connect_client(server.endpoint());
+    write_all(stuck, test::hex("05"));
+    EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+}
+
+}  // namespace
+}  // namespace socks
