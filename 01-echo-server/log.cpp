@@ -51,6 +51,21 @@ void log(LogLevel level, std::string_view message) {
     [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
+std::string printable(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte > 0x20 && byte < 0x7f && c != '"' && c != '\\') {
+            out += c;
+        } else {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+            out += escaped;
+        }
+    }
+    return out;
+}
+
 std::string format_seconds(std::chrono::steady_clock::duration elapsed) {
     char text[32];
     std::snprintf(text, sizeof text, "%.3fs", std::chrono::duration<double>(elapsed).count());

@@ -207,6 +207,7 @@ std::size_t read_some(const Fd& socket, std::span<std::uint8_t> buffer) {
 }
 
 bool read_exact(const Fd& socket, std::span<std::uint8_t> buffer) {
+    // BEGIN SOLUTION ch01: fill `buffer` completely with read_some(), however the bytes arrive; return false if the peer closes first
     std::size_t done = 0;
     while (done < buffer.size()) {
         std::size_t n = read_some(socket, buffer.subspan(done));
@@ -214,9 +215,11 @@ bool read_exact(const Fd& socket, std::span<std::uint8_t> buffer) {
         done += n;
     }
     return true;
+    // END SOLUTION
 }
 
 void write_all(const Fd& socket, ByteView bytes) {
+    // BEGIN SOLUTION ch01: send every byte with send(..., MSG_NOSIGNAL), looping over short writes and EINTR
     std::size_t done = 0;
     while (done < bytes.size()) {
         // MSG_NOSIGNAL: a peer that has gone away gives EPIPE here instead of
@@ -229,10 +232,17 @@ void write_all(const Fd& socket, ByteView bytes) {
         }
         done += static_cast<std::size_t>(n);
     }
+    // END SOLUTION
 }
 
 void write_all(const Fd& socket, std::string_view text) {
     write_all(socket, ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+void abort_connection(int socket) {
+    sockaddr unspecified{};
+    unspecified.sa_family = AF_UNSPEC;
+    ::connect(socket, &unspecified, sizeof unspecified);
 }
 
 namespace {

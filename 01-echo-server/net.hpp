@@ -83,6 +83,11 @@ bool read_exact(const Fd& socket, std::span<std::uint8_t> buffer);
 void write_all(const Fd& socket, ByteView bytes);
 void write_all(const Fd& socket, std::string_view text);
 
+// Resets the connection at once (RST, like a close with SO_LINGER 0) without
+// closing the descriptor: blocked calls on it return, the peer sees ECONNRESET.
+// Safe while another thread still uses the descriptor (connect() with AF_UNSPEC).
+void abort_connection(int socket);
+
 // Every later blocking read on `socket` fails with ETIMEDOUT after `timeout` of silence.
 void set_receive_timeout(const Fd& socket, std::chrono::milliseconds timeout);
 void set_send_timeout(const Fd& socket, std::chrono::milliseconds timeout);

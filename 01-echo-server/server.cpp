@@ -31,7 +31,7 @@ Server::~Server() {
     // serve() normally waited already; this covers a server that never served.
     std::unique_lock lock(mutex_);
     for (int fd : sessions_)
-        ::shutdown(fd, SHUT_RDWR);
+        abort_connection(fd);
     all_done_.wait(lock, [this] { return threads_ == 0; });
 }
 
@@ -62,6 +62,7 @@ void Server::serve() {
         fds.push_back({listener.get(), POLLIN, 0});
     fds.push_back({wake_read_.get(), POLLIN, 0});
     int backoff_ms = -1;  // poll forever, unless accept ran out of descriptors
+    bool out_of_descriptors = false;
 
     for (;;) {
         int ready = ::poll(fds.data(), fds.size(), backoff_ms);
@@ -75,11 +76,17 @@ void Server::serve() {
             int fd = ::accept4(fds[i].fd, reinterpret_cast<sockaddr*>(&peer.storage), &peer.size,
                                SOCK_CLOEXEC);
             if (fd >= 0) {
+                if (out_of_descriptors) log_info("accepting again");
+                out_of_descriptors = false;
                 start_session(Fd(fd), peer);
             } else if (is_out_of_resources(errno)) {
                 // Out of descriptors: the pending client stays in the backlog, so
                 // polling again at once would spin. Wait a little (or for stop()).
-                log_warn(std::string("accept: ") + std::strerror(errno) + "; retrying in 100 ms");
+                if (!out_of_descriptors) {  // one line per episode, not ten a second
+                    log_warn(std::string("accept: ") + std::strerror(errno) +
+                             "; retrying every 100 ms");
+                }
+                out_of_descriptors = true;
                 backoff_ms = 100;
                 fds[i].revents = 0;
             } else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
@@ -101,9 +108,10 @@ void Server::end_sessions() {
     if (options_.drain_timeout.count() > 0) {
         all_done_.wait_for(lock, options_.drain_timeout, [this] { return threads_ == 0; });
     }
-    // Waking every session: their blocking reads return, their handlers finish.
+    // Cutting every session still running: a reset (not a FIN) wakes its
+    // blocking calls, and tells its client the transfer was cut, not complete.
     for (int fd : sessions_)
-        ::shutdown(fd, SHUT_RDWR);
+        abort_connection(fd);
     all_done_.wait(lock, [this] { return threads_ == 0; });
 }
 
@@ -126,8 +134,8 @@ void Server::start_session(Fd client, const SocketAddress& peer) {
     {
         std::lock_guard lock(mutex_);
         if (options_.max_sessions > 0 && threads_ >= options_.max_sessions) {
-            log_warn(peer.to_string() + ": refused: " + std::to_string(threads_) +
-                     " sessions already (the maximum)");
+            log_warn(peer.to_string() + ": refused: the maximum of " +
+                     std::to_string(options_.max_sessions) + " sessions is reached");
             return;  // `client` closes here: the client sees the connection end
         }
         sessions_.insert(client.get());

@@ -34,6 +34,7 @@ bool Greeting::offers(Method method) const {
 // | 1  |    1     | 1 to 255 |
 // +----+----------+----------+
 Parsed<Greeting> parse_greeting(ByteView bytes) {
+    // BEGIN SOLUTION ch02: parse VER, NMETHODS and METHODS (RFC 1928 section 3): NeedMore until complete, ParseError for VER != 5 or NMETHODS = 0
     if (bytes.size() < 2) return NeedMore{2 - bytes.size()};
     // Decide on VER as early as we can: "GET / HTTP/1.1" is rejected at byte 0.
     if (bytes[0] != kSocks5) {
@@ -46,13 +47,18 @@ Parsed<Greeting> parse_greeting(ByteView bytes) {
         return ParseError{"NMETHODS is 0: the client offers no method", std::nullopt};
     if (bytes.size() < 2 + nmethods) return NeedMore{2 + nmethods - bytes.size()};
     return Greeting{{bytes.begin() + 2, bytes.begin() + 2 + static_cast<std::ptrdiff_t>(nmethods)}};
+    // END SOLUTION
 }
 
 Method choose_method(const Greeting& greeting, bool require_password) {
+    // BEGIN SOLUTION ch02: choose only from the client's offer: USERNAME/PASSWORD when a password is required, else NO AUTHENTICATION; NO ACCEPTABLE METHODS otherwise
     // Never NO AUTHENTICATION when a password is required: curl offers 00 even
     // when it has credentials, and picking 00 then would let anyone in.
+    // [docs:choose-method]
     Method wanted = require_password ? Method::UsernamePassword : Method::NoAuthentication;
     return greeting.offers(wanted) ? wanted : Method::NoAcceptable;
+    // [/docs:choose-method]
+    // END SOLUTION
 }
 
 // +----+--------+
@@ -61,7 +67,9 @@ Method choose_method(const Greeting& greeting, bool require_password) {
 // | 1  |   1    |
 // +----+--------+
 Bytes serialize_method_selection(Method method) {
+    // BEGIN SOLUTION ch02: the two bytes VER METHOD
     return {kSocks5, static_cast<std::uint8_t>(method)};
+    // END SOLUTION
 }
 
 static std::string list_methods(const Greeting& greeting) {

@@ -16,8 +16,10 @@ int main(int argc, char** argv) {
 
     return socks::serve_main(
         {listen}, [](const socks::Fd& client, const socks::SocketAddress& peer) {
+            // [docs:handler]
             if (socks::negotiate_method(client, peer, /*require_password=*/false)) {
                 socks::dump_until_closed(client, peer);
             }
+            // [/docs:handler]
         });
 }

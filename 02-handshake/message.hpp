@@ -26,8 +26,10 @@ struct ParseError {
 };
 
 // What a parser returns: the message, a request for more bytes, or an error.
+// [docs:parsed]
 template <class Message>
 using Parsed = std::variant<Message, NeedMore, ParseError>;
+// [/docs:parsed]
 
 // Chapter 06's --trace watches every message that read_message() reads and
 // send_message() writes, in the thread that set the observer. Chapters 02-05
@@ -52,6 +54,7 @@ void send_message(const Fd& socket, const char* name, ByteView bytes);
 template <class Message, class Parser>
 std::variant<Message, ParseError> read_message(const Fd& socket, Parser parse, Bytes& bytes,
                                                const char* name = "message") {
+    // BEGIN SOLUTION ch02: ask `parse` how many more bytes it needs, read exactly that many with read_exact, repeat
     bytes.clear();
     for (;;) {
         Parsed<Message> parsed = parse(ByteView(bytes));
@@ -70,6 +73,7 @@ std::variant<Message, ParseError> read_message(const Fd& socket, Parser parse, B
                 std::nullopt};
         }
     }
+    // END SOLUTION
 }
 
 }  // namespace socks

@@ -16,6 +16,7 @@ namespace socks {
 // The RFC says 1 to 255, but real clients send 0 (curl's `user:@` has PLEN 0),
 // so the parser accepts empty fields and lets the account check decide.
 Parsed<UserPass> parse_user_pass(ByteView bytes) {
+    // BEGIN SOLUTION ch03: parse VER (01), ULEN, UNAME, PLEN and PASSWD (RFC 1929): NeedMore until complete, ParseError (reply 01) for a wrong VER
     if (bytes.size() < 2) return NeedMore{2 - bytes.size()};
     if (bytes[0] != kUserPassVersion) {
         char reason[64];
@@ -32,6 +33,7 @@ Parsed<UserPass> parse_user_pass(ByteView bytes) {
         return std::string(reinterpret_cast<const char*>(bytes.data() + from), length);
     };
     return UserPass{text(2, ulen), text(plen_at + 1, plen)};
+    // END SOLUTION
 }
 
 // +----+--------+
@@ -40,7 +42,9 @@ Parsed<UserPass> parse_user_pass(ByteView bytes) {
 // | 1  |   1    |
 // +----+--------+
 Bytes serialize_auth_status(bool success) {
+    // BEGIN SOLUTION ch03: the two bytes VER (01) STATUS (00 success, 01 failure)
     return {kUserPassVersion, static_cast<std::uint8_t>(success ? 0x00 : 0x01)};
+    // END SOLUTION
 }
 
 void Users::add_from_option(const std::string& name_colon_password) {
@@ -61,6 +65,7 @@ namespace {
 // Equal strings give 0. The loop always runs over the longer length and never
 // exits early, so the time taken does not depend on where the first difference is.
 unsigned difference(const std::string& a, const std::string& b) {
+    // [docs:constant-time]
     unsigned diff = static_cast<unsigned>(a.size() ^ b.size());
     std::size_t n = std::max(a.size(), b.size());
     for (std::size_t i = 0; i < n; ++i) {
@@ -68,11 +73,13 @@ unsigned difference(const std::string& a, const std::string& b) {
         unsigned y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0u;
         diff |= x ^ y;
     }
+    // [/docs:constant-time]
     return diff;
 }
 }  // namespace
 
 bool Users::check(const UserPass& credentials) const {
+    // BEGIN SOLUTION ch03: compare name and password against every account, in time that does not depend on where they differ
     bool accepted = false;
     for (const UserPass& user : users_) {  // no early return: every account is compared
         unsigned diff = difference(user.username, credentials.username) |
@@ -80,6 +87,7 @@ bool Users::check(const UserPass& credentials) const {
         accepted |= diff == 0;
     }
     return accepted;
+    // END SOLUTION
 }
 
 void add_user_option(CommandLine& cli, Users& users) {
@@ -107,11 +115,11 @@ std::optional<std::string> handshake(const Fd& client, const SocketAddress& peer
     send_message(client, "auth-status", serialize_auth_status(ok));
     if (!ok) {
         // The name helps the operator; the password is never written anywhere.
-        log_info(peer.to_string() + ": authentication failed for user '" + credentials.username +
-                 "'; closing");
+        log_info(peer.to_string() + ": authentication failed for user '" +
+                 printable(credentials.username) + "'; closing");
         return std::nullopt;
     }
-    log_debug(peer.to_string() + ": authenticated as '" + credentials.username + "'");
+    log_debug(peer.to_string() + ": authenticated as '" + printable(credentials.username) + "'");
     return credentials.username;
 }
 

@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
 
     return socks::serve_main({listen},
                              [&users](const socks::Fd& client, const socks::SocketAddress& peer) {
+                                 // [docs:handler]
                                  if (socks::handshake(client, peer, users))
                                      socks::dump_until_closed(client, peer);
+                                 // [/docs:handler]
                              });
 }

@@ -41,11 +41,13 @@ std::optional<Connected> serve_request(const Fd& client, const SocketAddress& pe
         log_info(what + ": " + reply_name(dialed.code) + " (" + dialed.detail + ")");
         return std::nullopt;
     }
+    // [docs:success]
     // BND is where the server's outgoing connection really comes from.
     SocketAddress bound = local_address(dialed.socket);
     send_reply(client, ReplyCode::Succeeded, address_from(bound));
     log_info(what + ": succeeded via " + bound.to_string());
     return Connected{std::move(dialed.socket), request->destination};
+    // [/docs:success]
 }
 
 void hang_up(const Fd& client, std::chrono::milliseconds linger) {

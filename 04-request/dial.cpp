@@ -72,6 +72,7 @@ Resolved resolve(const Address& destination) {
 }
 
 ReplyCode reply_code_for_errno(int error) {
+    // BEGIN SOLUTION ch04: map connect()'s errno to the RFC's reply code (refused 05, network unreachable 03, host unreachable or timeout 04, ...)
     switch (error) {
         case ECONNREFUSED:
             return ReplyCode::ConnectionRefused;
@@ -88,6 +89,7 @@ ReplyCode reply_code_for_errno(int error) {
         default:
             return ReplyCode::GeneralFailure;
     }
+    // END SOLUTION
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "request.hpp"
 
+#include "log.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -32,7 +34,7 @@ std::string Address::host() const {
             ::inet_ntop(AF_INET6, ip.data(), text, sizeof text);
             return text;
         case AddressType::DomainName:
-            return domain;
+            return printable(domain);  // for display: the client chose these bytes
     }
     return "?";
 }
@@ -62,6 +64,7 @@ Address address_from(const SocketAddress& socket_address) {
 // +------+----------+----------+
 // ATYP 01: 4 bytes; 03: one length byte, then that many bytes of name; 04: 16 bytes.
 Parsed<Address> parse_address(ByteView bytes, std::size_t& size) {
+    // BEGIN SOLUTION ch04: parse ATYP, ADDR and PORT (network order) and set `size`; ParseError with reply 0x08 for an unknown ATYP
     if (bytes.size() < 1) return NeedMore{1};
     Address address;
     std::size_t addr_size;
@@ -91,14 +94,24 @@ Parsed<Address> parse_address(ByteView bytes, std::size_t& size) {
     const std::uint8_t* addr = bytes.data() + addr_at;
     if (address.type == AddressType::DomainName) {
         address.domain.assign(reinterpret_cast<const char*>(addr), addr_size);
+        // getaddrinfo() would stop at a NUL and resolve only the part before
+        // it, while a rule compares the whole name: refuse such names outright.
+        if (address.domain.find('\0') != std::string::npos) {
+            return ParseError{"the domain name contains a NUL byte",
+                              static_cast<std::uint8_t>(ReplyCode::HostUnreachable)};
+        }
     } else {
         std::memcpy(address.ip.data(), addr, addr_size);
     }
+    // [docs:port]
     address.port = static_cast<std::uint16_t>(addr[addr_size] << 8 | addr[addr_size + 1]);
+    // [/docs:port]
     return address;
+    // END SOLUTION
 }
 
 void serialize_address(const Address& address, Bytes& out) {
+    // BEGIN SOLUTION ch04: append ATYP, the address (a length byte first for a domain) and the port, high byte first
     out.push_back(static_cast<std::uint8_t>(address.type));
     switch (address.type) {
         case AddressType::IPv4:
@@ -114,6 +127,7 @@ void serialize_address(const Address& address, Bytes& out) {
     }
     out.push_back(static_cast<std::uint8_t>(address.port >> 8));  // network order: high byte first
     out.push_back(static_cast<std::uint8_t>(address.port & 0xFF));
+    // END SOLUTION
 }
 
 // +----+-----+-------+------+----------+----------+
@@ -124,6 +138,7 @@ void serialize_address(const Address& address, Bytes& out) {
 // CMD is not checked here: the server answers an unknown command with reply
 // 0x07 after reading the whole request.
 Parsed<Request> parse_request(ByteView bytes) {
+    // BEGIN SOLUTION ch04: parse VER, CMD, RSV, then the address with parse_address; ParseError (reply 0x04) for an empty domain name
     if (bytes.size() < 1) return NeedMore{4};
     if (bytes[0] != 0x05) {
         char reason[64];
@@ -141,6 +156,7 @@ Parsed<Request> parse_request(ByteView bytes) {
                           static_cast<std::uint8_t>(ReplyCode::HostUnreachable)};
     }
     return request;
+    // END SOLUTION
 }
 
 std::string reply_name(ReplyCode code) {
@@ -175,9 +191,11 @@ std::string reply_name(ReplyCode code) {
 // | 1  |  1  | X'00' |  1   | Variable |    2     |
 // +----+-----+-------+------+----------+----------+
 Bytes serialize_reply(ReplyCode code, const Address& bound) {
+    // BEGIN SOLUTION ch04: VER 05, REP, RSV 00, then the bound address
     Bytes out{0x05, static_cast<std::uint8_t>(code), 0x00};
     serialize_address(bound, out);
     return out;
+    // END SOLUTION
 }
 
 }  // namespace socks

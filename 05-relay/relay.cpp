@@ -46,6 +46,7 @@ void reset_on_close(int fd) {
 }  // namespace
 
 RelayResult relay(const Fd& client, const Fd& target, const RelayOptions& options) {
+    // BEGIN SOLUTION ch05: copy both ways with poll() in this thread, pass each side's FIN on with shutdown(SHUT_WR), end both sides on a reset
     const int fds[2] = {client.get(), target.get()};
     const char* names[2] = {"client", "target"};
     Direction up{0, 1, std::vector<std::uint8_t>(options.buffer_size)};
@@ -146,6 +147,7 @@ RelayResult relay(const Fd& client, const Fd& target, const RelayOptions& option
     result.clean = up.finished() && down.finished();
     if (result.clean) result.ended = "both sides finished";
     return result;
+    // END SOLUTION
 }
 
 void proxy_session(const Fd& client, const SocketAddress& peer, const Users& users) {

@@ -23,7 +23,8 @@ std::chrono::milliseconds parse_seconds(const std::string& value) {
         seconds = std::stod(value, &used);
     } catch (const std::exception&) {
     }
-    if (used != value.size() || seconds < 0 || seconds > 1e6) {
+    // Written as "not within" so that "nan" (which compares false) is refused too.
+    if (used != value.size() || !(seconds >= 0 && seconds <= 1e6)) {
         throw std::invalid_argument("expected a number of seconds, got '" + value + "'");
     }
     return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
@@ -37,7 +38,9 @@ std::size_t parse_count(const std::string& value) {
     } catch (const std::exception&) {
         used = 0;
     }
-    if (used == 0 || used != value.size())
+    // Digits only: stoul() would also take "-1" (as the largest number) and " 5".
+    if (used == 0 || used != value.size() ||
+        value.find_first_not_of("0123456789") != std::string::npos)
         throw std::invalid_argument("expected a number, got '" + value + "'");
     return n;
 }
@@ -136,12 +139,15 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
             if (!address || eq == 0) throw std::invalid_argument("expected HOST=IP");
             config.hosts[normalize_host(value.substr(0, eq))].push_back(*address);
         });
-    cli.add_option("--max-connections", "N",
-                   "at most N sessions at once; more clients are closed at once (default 1000)",
-                   [&](const std::string& value) { config.max_connections = parse_count(value); });
+    cli.add_option(
+        "--max-connections", "N",
+        "at most N sessions at once; more clients are closed at once (default 1000; 0: no "
+        "limit)",
+        [&](const std::string& value) { config.max_connections = parse_count(value); });
     cli.add_option(
         "--handshake-timeout", "SECONDS",
-        "time a client has from connecting to its request being answered (default 10)",
+        "time a client has to send its greeting, authentication and request (default 10; "
+        "0: no limit)",
         [&](const std::string& value) { config.handshake_timeout = parse_seconds(value); });
     cli.add_option("--idle-timeout", "SECONDS",
                    "end a relayed session after this long without traffic (default 0: never)",
@@ -161,6 +167,14 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                    [&](const std::string& value) {
                        config.thread_stack_kib = parse_count(value);
                        if (config.thread_stack_kib < 64) throw std::invalid_argument("at least 64");
+                   });
+    cli.add_option("--relay", "KIND",
+                   "splice (default): bulk data moves socket-pipe-socket with splice(2); copy: "
+                   "chapter 05's relay, for comparison",
+                   [&](const std::string& value) {
+                       if (value != "splice" && value != "copy")
+                           throw std::invalid_argument("expected splice or copy");
+                       config.splice_relay = value == "splice";
                    });
     cli.add_option("--log-level", "LEVEL", "debug, info (default), warn or error",
                    [&](const std::string& value) {

@@ -31,6 +31,8 @@ struct Config {
     LogLevel log_level = LogLevel::Info;
     bool trace = false;
     bool allow_open_proxy = false;
+    // --relay: splice (fast_relay.hpp, the default) or copy (chapter 05's relay).
+    bool splice_relay = true;
 };
 
 // Parses the command line. Returns the Config, or the exit status when the

@@ -10,6 +10,7 @@ namespace socks {
 // | 2  |  1   |  1   | Variable |    2     | Variable |
 // +----+------+------+----------+----------+----------+
 std::variant<UdpHeader, ParseError> parse_udp_header(ByteView datagram) {
+    // BEGIN SOLUTION ch06: parse RSV, FRAG and the address of a UDP request header; a short datagram is an error
     if (datagram.size() < 4) return ParseError{"datagram shorter than a SOCKS UDP header", {}};
     UdpHeader header;
     header.fragment = datagram[2];
@@ -22,6 +23,7 @@ std::variant<UdpHeader, ParseError> parse_udp_header(ByteView datagram) {
     header.destination = std::get<Address>(address);
     header.size = 3 + address_size;
     return header;
+    // END SOLUTION
 }
 
 Bytes serialize_udp_datagram(const Address& source, ByteView data) {

@@ -19,7 +19,7 @@ Deadlines::Guard Deadlines::arm(const Fd& socket, Clock::time_point deadline) {
     std::lock_guard lock(mutex_);
     std::uint64_t id = next_id_++;
     entries_[id] = Entry{socket.get(), deadline};
-    changed_.notify_all();
+    if (deadline < next_wake_) changed_.notify_all();
     return Guard(*this, id);
 }
 
@@ -53,11 +53,13 @@ void Deadlines::watch() {
                 next = entry.deadline;
             }
         }
+        next_wake_ = next;
         if (next == Clock::time_point::max()) {
             changed_.wait(lock);
         } else {
             changed_.wait_until(lock, next);
         }
+        next_wake_ = Clock::time_point::min();  // awake: arm() must not count on a wake-up
     }
 }
 

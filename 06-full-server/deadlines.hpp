@@ -55,6 +55,9 @@ class Deadlines {
     std::condition_variable changed_;
     std::map<std::uint64_t, Entry> entries_;
     std::uint64_t next_id_ = 0;
+    // When the watcher wakes up next. A deadline later than that needs no
+    // wake-up call: every session arming one would otherwise cost a context switch.
+    Clock::time_point next_wake_ = Clock::time_point::min();
     bool stopping_ = false;
     std::thread watcher_;
 };

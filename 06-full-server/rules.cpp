@@ -55,6 +55,7 @@ std::optional<Network> Network::parse(std::string_view text) {
     Network network;
     std::string address(text.substr(0, text.find('/')));
     std::uint8_t buffer[16];
+    int mapped_bits = 0;  // the 96 bits of "::ffff:" in front of a mapped IPv4 network
     if (::inet_pton(AF_INET, address.c_str(), buffer) == 1) {
         std::memcpy(network.bytes.data(), buffer, 4);
         network.prefix = 32;
@@ -62,6 +63,7 @@ std::optional<Network> Network::parse(std::string_view text) {
         if (is_v4_mapped(buffer)) {  // ::ffff:10.0.0.0/104 is the IPv4 network 10.0.0.0/8
             std::memcpy(network.bytes.data(), buffer + 12, 4);
             network.prefix = 32;
+            mapped_bits = 96;
         } else {
             network.v6 = true;
             std::memcpy(network.bytes.data(), buffer, 16);
@@ -72,8 +74,9 @@ std::optional<Network> Network::parse(std::string_view text) {
     }
     if (auto slash = text.find('/'); slash != std::string_view::npos) {
         auto prefix = parse_port(text.substr(slash + 1));
-        if (!prefix || *prefix > network.prefix) return std::nullopt;
-        network.prefix = *prefix;
+        if (!prefix || *prefix < mapped_bits || *prefix - mapped_bits > network.prefix)
+            return std::nullopt;
+        network.prefix = *prefix - mapped_bits;
     }
     return network;
 }
@@ -151,6 +154,7 @@ Rule Rule::parse(bool allow, const std::string& text) {
 }
 
 bool Rule::matches(const RuleInput& input) const {
+    // BEGIN SOLUTION ch06: true when every term the rule has (from, cmd, port, to network, to host) matches the input
     if (from && !(input.client && from->contains(*input.client))) return false;
     if (command && *command != input.command) return false;
     if (ports && (input.port < ports->first || input.port > ports->second)) return false;
@@ -166,6 +170,7 @@ bool Rule::matches(const RuleInput& input) const {
         if (!same && !below) return false;
     }
     return true;
+    // END SOLUTION
 }
 
 bool Rules::has_allow_rule() const {

@@ -4,10 +4,12 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 #include "auth.hpp"
 #include "bind.hpp"
 #include "connect.hpp"
+#include "fast_relay.hpp"
 #include "handshake.hpp"
 #include "log.hpp"
 #include "message.hpp"
@@ -66,7 +68,9 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     if (config_.trace) trace.emplace(peer.to_string());
     // Until its request is read, a client has --handshake-timeout in all: the
     // socket is shut down then, however slowly the bytes were trickling in.
-    auto deadline = deadlines_.arm(client, started + config_.handshake_timeout);
+    auto deadline = deadlines_.arm(client, config_.handshake_timeout.count() > 0
+                                               ? started + config_.handshake_timeout
+                                               : Deadlines::Clock::time_point::max());
     AccessRecord record;
 
     // The request, in either protocol, and how to answer it in that protocol.
@@ -74,11 +78,13 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     ReplySender reply;
 
     // SOCKS4 and SOCKS5 share the port: peek at the first byte without taking it.
+    // [docs:peek]
     std::uint8_t version = 0;
     ssize_t peeked;
     do {
         peeked = ::recv(client.get(), &version, 1, MSG_PEEK);
     } while (peeked < 0 && errno == EINTR);
+    // [/docs:peek]
 
     if (peeked == 1 && version == 0x04) {
         record.protocol = "socks4";
@@ -94,7 +100,7 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         } else {
             auto& socks4 = std::get<Socks4Request>(received);
             if (socks4.destination.type == AddressType::DomainName) record.protocol = "socks4a";
-            if (!socks4.user_id.empty()) record.user = "userid:" + socks4.user_id;
+            if (!socks4.user_id.empty()) record.user = "userid:" + printable(socks4.user_id);
             request = Request{socks4.command, socks4.destination};
             reply = [&client, &record](ReplyCode code, const Address& bound) {
                 auto answer =
@@ -112,7 +118,7 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     } else if (peeked == 1) {
         record.protocol = "socks5";
         if (auto user = handshake(client, peer, config_.users)) {
-            if (!user->empty()) record.user = *user;
+            if (!user->empty()) record.user = printable(*user);
             request = read_request(client, peer);
             if (!request) record.note = "bad request";
             reply = [&client, &record](ReplyCode code, const Address& bound) {
@@ -170,9 +176,18 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
                 break;
         }
         if (other_side) {
-            RelayOptions options;
-            options.idle_timeout = config_.idle_timeout;
-            RelayResult relayed = relay(client, *other_side, options);
+            RelayResult relayed;
+            if (config_.splice_relay) {
+                FastRelayOptions options;
+                options.idle_timeout = config_.idle_timeout;
+                if (const char* kib = std::getenv("SOCKS_PIPE_KIB"))  // EXPERIMENT
+                    options.pipe_size = std::stoul(kib) * 1024;
+                relayed = fast_relay(client, *other_side, options);
+            } else {
+                RelayOptions options;
+                options.idle_timeout = config_.idle_timeout;
+                relayed = relay(client, *other_side, options);
+            }
             record.up = relayed.client_to_target;
             record.down = relayed.target_to_client;
             record.note = (record.note.empty() ? "" : record.note + ", ") + relayed.ended;

@@ -9,7 +9,9 @@ namespace {
 // Where the NUL ending a field that starts at `from` is, or NeedMore / ParseError.
 std::variant<std::size_t, NeedMore, ParseError> find_terminator(ByteView bytes, std::size_t from,
                                                                 const char* field) {
-    for (std::size_t i = from; i < bytes.size(); ++i) {
+    // Look no further than 255 bytes, also when given more at once: a NUL
+    // past the cap must not make an over-long field acceptable.
+    for (std::size_t i = from; i < bytes.size() && i - from <= kSocks4MaxField; ++i) {
         if (bytes[i] == 0) return i;
     }
     if (bytes.size() - from > kSocks4MaxField) {
@@ -26,6 +28,7 @@ std::variant<std::size_t, NeedMore, ParseError> find_terminator(ByteView bytes, 
 // SOCKS4a: DSTIP 0.0.0.x (x != 0) means "the host name follows":
 //   ... | USERID | NULL | HOSTNAME | NULL |
 Parsed<Socks4Request> parse_socks4_request(ByteView bytes) {
+    // BEGIN SOLUTION ch06: parse VN, CD, DSTPORT, DSTIP and the NUL-terminated USERID (and SOCKS4a's host name), at most 255 bytes each
     if (bytes.size() < 1) return NeedMore{9};
     if (bytes[0] != 0x04) {
         char reason[48];
@@ -61,6 +64,7 @@ Parsed<Socks4Request> parse_socks4_request(ByteView bytes) {
         request.destination.ip = {};
     }
     return request;
+    // END SOLUTION
 }
 
 Bytes serialize_socks4_reply(Socks4Reply code, const Address& bound) {

@@ -4,7 +4,17 @@
 
 namespace socks {
 
-Resolved resolve_with_map(const Config& config, const Address& destination) {
+namespace {
+// 0.0.0.0, :: and ::ffff:0.0.0.0 name no host, yet Linux delivers connect()
+// and sendto() to them on this host: a way past any rule about 127.0.0.0/8
+// or ::1 (the "0.0.0.0 day"). They are never a destination.
+bool is_this_host(const SocketAddress& address) {
+    static const auto any4 = Network::parse("0.0.0.0/32");  // matches ::ffff:0.0.0.0 too
+    static const auto any6 = Network::parse("::/128");
+    return any4->contains(address) || any6->contains(address);
+}
+
+Resolved resolve_or_map(const Config& config, const Address& destination) {
     if (destination.type == AddressType::DomainName) {
         auto mapped = config.hosts.find(normalize_host(destination.domain));
         if (mapped != config.hosts.end()) {
@@ -17,6 +27,17 @@ Resolved resolve_with_map(const Config& config, const Address& destination) {
         }
     }
     return resolve(destination);
+}
+}  // namespace
+
+Resolved resolve_with_map(const Config& config, const Address& destination) {
+    Resolved result = resolve_or_map(config, destination);
+    std::erase_if(result.addresses, is_this_host);
+    if (result.addresses.empty() && result.failure == ReplyCode::Succeeded) {
+        result.failure = ReplyCode::HostUnreachable;
+        result.detail = destination.to_string() + " is this host's any-address, not a destination";
+    }
+    return result;
 }
 
 bool is_unspecified(const Address& address) {

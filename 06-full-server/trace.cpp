@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "handshake.hpp"
+#include "log.hpp"
 #include "request.hpp"
 
 namespace socks {
@@ -44,7 +45,7 @@ std::optional<MessageKind> message_kind(std::string_view name) {
 namespace {
 
 std::string text(ByteView bytes, std::size_t offset, std::size_t size) {
-    return std::string(reinterpret_cast<const char*>(bytes.data() + offset), size);
+    return printable(std::string(reinterpret_cast<const char*>(bytes.data() + offset), size));
 }
 
 std::string port_at(ByteView bytes, std::size_t offset) {

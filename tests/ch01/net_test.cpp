@@ -129,11 +129,16 @@ TEST(Server, StopEndsServeAndShutsDownLiveSessions) {
     std::atomic<int> finished{0};
     std::promise<void> started;
     Server server({{"127.0.0.1", 0}}, [&](const Fd& client, const SocketAddress&) {
+        // Counted however the session ends: stop() resets the connection, so
+        // the blocked read below ends with an error, not with EOF.
+        struct CountOnExit {
+            std::atomic<int>& count;
+            ~CountOnExit() { ++count; }
+        } counter{finished};
         std::uint8_t byte;
         if (read_some(client, std::span(&byte, 1)) > 0) started.set_value();
         while (read_some(client, std::span(&byte, 1)) > 0) {
         }
-        ++finished;
     });
     Endpoint endpoint{"127.0.0.1", server.addresses().front().port()};
     std::thread serving([&server] { server.serve(); });
@@ -145,6 +150,14 @@ TEST(Server, StopEndsServeAndShutsDownLiveSessions) {
     serving.join();
     EXPECT_EQ(server.active_sessions(), 0u);
     EXPECT_EQ(finished.load(), 1);
+    // The client learns its session was cut: a reset, not a clean end of stream.
+    std::uint8_t byte;
+    try {
+        read_some(idle, std::span(&byte, 1));
+        ADD_FAILURE() << "a session cut by stop() ended with a clean EOF";
+    } catch (const std::system_error& error) {
+        EXPECT_EQ(error.code().value(), ECONNRESET);
+    }
 }
 
 TEST(Server, ReportsAPortThatIsTaken) {

@@ -1,0 +1,37 @@
+// Chapter 06's relay: chapter 05's contract, fewer copies. Same half-close,
+// same reset propagation, same idle timeout, same byte counts; but once a
+// direction carries bulk data, its bytes go socket -> pipe -> socket with
+// splice(2) and never enter this process's memory. docs/performance.md
+// measures what that buys.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "net.hpp"
+#include "relay.hpp"
+
+namespace socks {
+
+struct FastRelayOptions {
+    // 0: wait forever. Otherwise the relay ends (both sides reset) when neither
+    // side has sent anything for this long, as in chapter 05.
+    std::chrono::milliseconds idle_timeout{0};
+    // Each direction starts by copying through a buffer this big on the
+    // thread's stack (small messages: a copy is as cheap as a splice, and an
+    // idle session holds no pipe). A read that fills it switches that
+    // direction to splice(2) through a pipe of its own.
+    static constexpr std::size_t copy_buffer_size = 8 * 1024;
+    // Capacity asked for each pipe (F_SETPIPE_SZ); 0 keeps the kernel default
+    // (64 KiB). The kernel may give less (fs.pipe-max-size, pipe-user-pages-soft).
+    std::size_t pipe_size = 256 * 1024;
+    // false: never splice (copy only), to compare.
+    bool splice = true;
+};
+
+// Relays until both directions have ended, like chapter 05's relay(). Needs
+// SIGPIPE ignored (as every chapter's program does): splice(2) into a socket
+// whose peer is gone raises it, and has no MSG_NOSIGNAL.
+RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOptions& options = {});
+
+}  // namespace socks
