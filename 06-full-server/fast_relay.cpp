@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace socks {
@@ -45,6 +48,30 @@ void reset_on_close(int fd) {
 }
 
 constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+constexpr std::uintptr_t page = 4096;
+
+// MADV_DONTNEED on private anonymous memory: the pages leave RSS at once, and
+// read back as zeros when touched again. Only for memory holding nothing live.
+void release_pages(std::uintptr_t from, std::uintptr_t to) {
+    from = (from + page - 1) & ~(page - 1);
+    to &= ~(page - 1);
+    if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+}
+
+// Everything below this function's frame is dead stack: frames of calls that
+// have returned. Keep a margin (1 KiB, rounded down to a page boundary) for
+// this function's own locals and the madvise call.
+[[gnu::noinline]] void release_unused_stack() {
+    pthread_attr_t attr;
+    if (::pthread_getattr_np(::pthread_self(), &attr) != 0) return;
+    void* low = nullptr;
+    std::size_t size = 0;
+    ::pthread_attr_getstack(&attr, &low, &size);
+    ::pthread_attr_destroy(&attr);
+    auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    auto bottom = reinterpret_cast<std::uintptr_t>(low);
+    if (frame > bottom + 2 * page) release_pages(bottom, frame - 1024);
+}
 
 }  // namespace
 
@@ -53,8 +80,9 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
     const char* names[2] = {"client", "target"};
     // The copy buffers live on this thread's stack: no allocation per session,
     // and only the pages a read actually writes become resident.
-    std::uint8_t up_buffer[FastRelayOptions::copy_buffer_size];
-    std::uint8_t down_buffer[FastRelayOptions::copy_buffer_size];
+    // Page-aligned, so that an idle session can give them back whole.
+    alignas(page) std::uint8_t up_buffer[FastRelayOptions::copy_buffer_size];
+    alignas(page) std::uint8_t down_buffer[FastRelayOptions::copy_buffer_size];
     Direction up(0, up_buffer);
     Direction down(1, down_buffer);
     Direction* directions[2] = {&up, &down};
@@ -144,9 +172,26 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
         return true;
     };
 
-    const int timeout =
-        options.idle_timeout.count() > 0 ? static_cast<int>(options.idle_timeout.count()) : -1;
+    // The memory an idle session does not need while it waits.
+    auto trim = [&] {
+        release_unused_stack();
+        for (Direction* d : directions) {
+            if (d->start == d->end) {
+                auto at = reinterpret_cast<std::uintptr_t>(d->buffer);
+                release_pages(at, at + FastRelayOptions::copy_buffer_size);
+            }
+        }
+    };
+
+    const long long idle_limit = options.idle_timeout.count();  // 0: none
+    const long long trim_after = options.trim_after.count();    // 0: never
+    long long quiet = 0;  // ms without traffic so far (poll timeouts in a row)
+    bool trimmed = false;
     while (!(up.shut && down.shut)) {
+        long long wait = idle_limit > 0 ? idle_limit - quiet : -1;
+        if (!trimmed && trim_after > 0 && (wait < 0 || trim_after - quiet < wait))
+            wait = trim_after - quiet;
+        const int timeout = static_cast<int>(wait);
         pollfd polled[2] = {{fds[0], 0, 0}, {fds[1], 0, 0}};
         for (Direction* d : directions) {
             if (d->pending()) polled[d->to].events |= POLLOUT;
@@ -162,11 +207,19 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
             break;
         }
         if (ready == 0) {
-            reset_on_close(fds[0]);
-            reset_on_close(fds[1]);
-            result.ended = "idle timeout";
-            break;
+            quiet += timeout;
+            if (idle_limit > 0 && quiet >= idle_limit) {
+                reset_on_close(fds[0]);
+                reset_on_close(fds[1]);
+                result.ended = "idle timeout";
+                break;
+            }
+            trim();
+            trimmed = true;
+            continue;
         }
+        quiet = 0;
+        trimmed = false;
         // A reset shows up as POLLERR even on a socket we are not waiting on.
         bool failed = false;
         for (int side = 0; side < 2 && !failed; ++side) {

@@ -21,12 +21,17 @@ struct FastRelayOptions {
     // thread's stack (small messages: a copy is as cheap as a splice, and an
     // idle session holds no pipe). A read that fills it switches that
     // direction to splice(2) through a pipe of its own.
-    static constexpr std::size_t copy_buffer_size = 8 * 1024;
+    static constexpr std::size_t copy_buffer_size = 4 * 1024;
     // Capacity asked for each pipe (F_SETPIPE_SZ); 0 keeps the kernel default
     // (64 KiB). The kernel may give less (fs.pipe-max-size, pipe-user-pages-soft).
     std::size_t pipe_size = 256 * 1024;
     // false: never splice (copy only), to compare.
     bool splice = true;
+    // After this long without traffic, hand the memory this thread does not
+    // need while it waits back to the kernel: the stack below the relay's frame
+    // (the handshake's deeper calls left it resident) and the copy buffers.
+    // Thousands of idle sessions then cost a few KiB each. 0: never.
+    std::chrono::milliseconds trim_after{1000};
 };
 
 // Relays until both directions have ended, like chapter 05's relay(). Needs
