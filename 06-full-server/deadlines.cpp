@@ -59,7 +59,7 @@ void Deadlines::watch() {
         } else {
             changed_.wait_until(lock, next);
         }
-        next_wake_ = Clock::time_point::min();  // awake: arm() must not count on a wake-up
+        next_wake_ = Clock::time_point::min();  // awake: it rescans before sleeping again
     }
 }
 

@@ -55,8 +55,10 @@ class Deadlines {
     std::condition_variable changed_;
     std::map<std::uint64_t, Entry> entries_;
     std::uint64_t next_id_ = 0;
-    // When the watcher wakes up next. A deadline later than that needs no
-    // wake-up call: every session arming one would otherwise cost a context switch.
+    // When the watcher wakes up next (min: it is awake, or not yet started,
+    // and will look at every entry before it sleeps). A deadline no earlier
+    // than that needs no wake-up call, which would cost every session a
+    // context switch of the watcher.
     Clock::time_point next_wake_ = Clock::time_point::min();
     bool stopping_ = false;
     std::thread watcher_;

@@ -80,9 +80,8 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
     const char* names[2] = {"client", "target"};
     // The copy buffers live on this thread's stack: no allocation per session,
     // and only the pages a read actually writes become resident.
-    // Page-aligned, so that an idle session can give them back whole.
-    alignas(page) std::uint8_t up_buffer[FastRelayOptions::copy_buffer_size];
-    alignas(page) std::uint8_t down_buffer[FastRelayOptions::copy_buffer_size];
+    std::uint8_t up_buffer[FastRelayOptions::copy_buffer_size];
+    std::uint8_t down_buffer[FastRelayOptions::copy_buffer_size];
     Direction up(0, up_buffer);
     Direction down(1, down_buffer);
     Direction* directions[2] = {&up, &down};
@@ -172,17 +171,6 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
         return true;
     };
 
-    // The memory an idle session does not need while it waits.
-    auto trim = [&] {
-        release_unused_stack();
-        for (Direction* d : directions) {
-            if (d->start == d->end) {
-                auto at = reinterpret_cast<std::uintptr_t>(d->buffer);
-                release_pages(at, at + FastRelayOptions::copy_buffer_size);
-            }
-        }
-    };
-
     const long long idle_limit = options.idle_timeout.count();  // 0: none
     const long long trim_after = options.trim_after.count();    // 0: never
     long long quiet = 0;  // ms without traffic so far (poll timeouts in a row)
@@ -214,7 +202,7 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
                 result.ended = "idle timeout";
                 break;
             }
-            trim();
+            release_unused_stack();  // the session is idle: give back what it needs not
             trimmed = true;
             continue;
         }

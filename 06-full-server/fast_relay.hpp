@@ -18,19 +18,19 @@ struct FastRelayOptions {
     // side has sent anything for this long, as in chapter 05.
     std::chrono::milliseconds idle_timeout{0};
     // Each direction starts by copying through a buffer this big on the
-    // thread's stack (small messages: a copy is as cheap as a splice, and an
-    // idle session holds no pipe). A read that fills it switches that
-    // direction to splice(2) through a pipe of its own.
-    static constexpr std::size_t copy_buffer_size = 4 * 1024;
+    // thread's stack: for small messages a copy costs no more than a splice,
+    // and an idle session holds no pipe. A read that fills it means bulk data:
+    // that direction switches to splice(2) through a pipe of its own. Small on
+    // purpose: a deep stack frame stays resident in every idle session.
+    static constexpr std::size_t copy_buffer_size = 2 * 1024;
     // Capacity asked for each pipe (F_SETPIPE_SZ); 0 keeps the kernel default
     // (64 KiB). The kernel may give less (fs.pipe-max-size, pipe-user-pages-soft).
     std::size_t pipe_size = 256 * 1024;
     // false: never splice (copy only), to compare.
     bool splice = true;
-    // After this long without traffic, hand the memory this thread does not
-    // need while it waits back to the kernel: the stack below the relay's frame
-    // (the handshake's deeper calls left it resident) and the copy buffers.
-    // Thousands of idle sessions then cost a few KiB each. 0: never.
+    // After this long without traffic, give the stack below the relay's frame
+    // back to the kernel (madvise): the handshake's deeper calls left those
+    // pages resident, and an idle session does not need them. 0: never.
     std::chrono::milliseconds trim_after{1000};
 };
 

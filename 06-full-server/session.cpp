@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 
 #include "auth.hpp"
 #include "bind.hpp"
@@ -180,8 +179,6 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
             if (config_.splice_relay) {
                 FastRelayOptions options;
                 options.idle_timeout = config_.idle_timeout;
-                if (const char* kib = std::getenv("SOCKS_PIPE_KIB"))  // EXPERIMENT
-                    options.pipe_size = std::stoul(kib) * 1024;
                 relayed = fast_relay(client, *other_side, options);
             } else {
                 RelayOptions options;
