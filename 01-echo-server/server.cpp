@@ -116,19 +116,30 @@ void Server::end_sessions() {
 }
 
 namespace {
-struct SessionStart {
-    Server* server;
-    Fd client;
-    SocketAddress peer;
-    std::function<void(Fd, SocketAddress)> run;
-};
-
-void* session_thread(void* raw) {
-    std::unique_ptr<SessionStart> start(static_cast<SessionStart*>(raw));
-    start->run(std::move(start->client), start->peer);
+void* thread_main(void* raw) {
+    std::unique_ptr<std::function<void()>> body(static_cast<std::function<void()>*>(raw));
+    (*body)();
     return nullptr;
 }
 }  // namespace
+
+bool start_thread(std::function<void()> body, std::size_t stack_size) {
+    auto owned = std::make_unique<std::function<void()>>(std::move(body));
+    // std::thread cannot choose its stack size, and chapter 06 needs to.
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (stack_size > 0) ::pthread_attr_setstacksize(&attr, stack_size);
+    pthread_t thread;
+    int error = ::pthread_create(&thread, &attr, thread_main, owned.get());
+    ::pthread_attr_destroy(&attr);
+    if (error != 0) {
+        errno = error;
+        return false;
+    }
+    owned.release();  // the thread owns it now
+    return true;
+}
 
 void Server::start_session(Fd client, const SocketAddress& peer) {
     {
@@ -141,33 +152,20 @@ void Server::start_session(Fd client, const SocketAddress& peer) {
         sessions_.insert(client.get());
         ++threads_;
     }
-    int fd = client.get();
-    auto start = std::make_unique<SessionStart>(SessionStart{
-        this, std::move(client), peer, [this](Fd session_client, SocketAddress session_peer) {
-            run_session(std::move(session_client), session_peer);
-        }});
-
-    // std::thread cannot choose its stack size, and chapter 06 needs to.
-    pthread_attr_t attr;
-    ::pthread_attr_init(&attr);
-    ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (options_.thread_stack_size > 0) {
-        ::pthread_attr_setstacksize(&attr, options_.thread_stack_size);
-    }
-    pthread_t thread;
-    int error = ::pthread_create(&thread, &attr, session_thread, start.get());
-    ::pthread_attr_destroy(&attr);
-    if (error == 0) {
-        start.release();  // the thread owns it now
-        return;
-    }
-    log_error(std::string("pthread_create: ") + std::strerror(error) + "; closing " +
-              peer.to_string());
+    // A std::function must be copyable, and Fd is not: the session takes the
+    // bare descriptor and wraps it again in its own thread.
+    int fd = client.release();
+    auto session = [this, fd, peer] { run_session(Fd(fd), peer); };
+    bool started = options_.launcher ? options_.launcher(session)
+                                     : start_thread(session, options_.thread_stack_size);
+    if (started) return;
+    log_error(std::string("no thread for ") + peer.to_string() + ": " + std::strerror(errno) +
+              "; closing it");
     std::lock_guard lock(mutex_);
     sessions_.erase(fd);
+    ::close(fd);
     --threads_;
     all_done_.notify_all();
-    // `start` (and the client descriptor in it) is destroyed on return.
 }
 
 void Server::run_session(Fd client, SocketAddress peer) {

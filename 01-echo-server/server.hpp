@@ -18,6 +18,15 @@ namespace socks {
 // after the handler returns; exceptions are caught and logged by the server.
 using ConnectionHandler = std::function<void(const Fd& client, const SocketAddress& peer)>;
 
+// Runs `session` in a thread of its own. False when no thread could be had
+// (the session is then never run). The default, start_thread() below, makes a
+// new thread for every session; chapter 06 passes one that reuses threads.
+using SessionLauncher = std::function<bool(std::function<void()> session)>;
+
+// Starts a detached thread running `body`, with a stack of `stack_size` bytes
+// (0: the system default). False, with errno set, when the system refused.
+bool start_thread(std::function<void()> body, std::size_t stack_size = 0);
+
 struct ServerOptions {
     // 0 keeps the system default (8 MiB of address space per thread on Linux).
     std::size_t thread_stack_size = 0;
@@ -26,6 +35,8 @@ struct ServerOptions {
     // 0: no limit. Past it, a new client is closed at once (and logged); the
     // sessions already running are not affected.
     std::size_t max_sessions = 0;
+    // Empty: start_thread(session, thread_stack_size) for every session.
+    SessionLauncher launcher;
 };
 
 class Server {

@@ -168,6 +168,10 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                        config.thread_stack_kib = parse_count(value);
                        if (config.thread_stack_kib < 64) throw std::invalid_argument("at least 64");
                    });
+    cli.add_option("--spare-threads", "N",
+                   "session threads kept waiting for the next session, each for up to 1 s "
+                   "(default 16; 0: a new thread for every session)",
+                   [&](const std::string& value) { config.spare_threads = parse_count(value); });
     cli.add_option("--relay", "KIND",
                    "splice (default): bulk data moves socket-pipe-socket with splice(2); copy: "
                    "chapter 05's relay, for comparison",

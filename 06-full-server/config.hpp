@@ -28,6 +28,7 @@ struct Config {
     std::chrono::milliseconds shutdown_grace{5'000};
     std::chrono::milliseconds bind_timeout{30'000};
     std::size_t thread_stack_kib = 256;
+    std::size_t spare_threads = 16;  // thread_pool.hpp
     LogLevel log_level = LogLevel::Info;
     bool trace = false;
     bool allow_open_proxy = false;

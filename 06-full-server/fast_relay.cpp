@@ -1,15 +1,17 @@
 #include "fast_relay.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+
+#include "thread_pool.hpp"
 
 namespace socks {
 
@@ -48,36 +50,21 @@ void reset_on_close(int fd) {
 }
 
 constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-constexpr std::uintptr_t page = 4096;
-
-// MADV_DONTNEED on private anonymous memory: the pages leave RSS at once, and
-// read back as zeros when touched again. Only for memory holding nothing live.
-void release_pages(std::uintptr_t from, std::uintptr_t to) {
-    from = (from + page - 1) & ~(page - 1);
-    to &= ~(page - 1);
-    if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
-}
-
-// Everything below this function's frame is dead stack: frames of calls that
-// have returned. Keep a margin (1 KiB, rounded down to a page boundary) for
-// this function's own locals and the madvise call.
-[[gnu::noinline]] void release_unused_stack() {
-    pthread_attr_t attr;
-    if (::pthread_getattr_np(::pthread_self(), &attr) != 0) return;
-    void* low = nullptr;
-    std::size_t size = 0;
-    ::pthread_attr_getstack(&attr, &low, &size);
-    ::pthread_attr_destroy(&attr);
-    auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-    auto bottom = reinterpret_cast<std::uintptr_t>(low);
-    if (frame > bottom + 2 * page) release_pages(bottom, frame - 1024);
-}
-
 }  // namespace
 
 RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOptions& options) {
     const int fds[2] = {client.get(), target.get()};
     const char* names[2] = {"client", "target"};
+    // [docs:nodelay]
+    // Pass every chunk on at once. With Nagle's algorithm on, a small send
+    // waits while an earlier one is unacknowledged, and the peer may delay its
+    // ACK by up to 40 ms: a relay copying in small chunks would stall on every
+    // second one. The endpoints already coalesced what they wrote.
+    for (int fd : fds) {
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    // [/docs:nodelay]
     // The copy buffers live on this thread's stack: no allocation per session,
     // and only the pages a read actually writes become resident.
     std::uint8_t up_buffer[FastRelayOptions::copy_buffer_size];
@@ -94,9 +81,10 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
         result.ended = std::string(names[side]) + " " + call + ": " + std::strerror(error);
     };
 
-    // A read that filled the copy buffer: more is probably waiting, so this
-    // direction is bulk. Give it a pipe. Without one (out of descriptors, say)
-    // it goes on copying, which is slower but just as correct.
+    // A read filled the copy buffer, and this direction has carried more than
+    // a request's worth: more is probably waiting, so it is bulk. Give it a
+    // pipe. Without one (out of descriptors, say) it goes on copying, which is
+    // slower but just as correct.
     auto start_splicing = [&](Direction& d) {
         int ends[2];
         if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) < 0) return;
@@ -125,7 +113,8 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
             if (n > 0) {
                 d.start = 0;
                 d.end = static_cast<std::size_t>(n);
-                if (options.splice && d.end == FastRelayOptions::copy_buffer_size)
+                if (options.splice && d.end == FastRelayOptions::copy_buffer_size &&
+                    d.total >= FastRelayOptions::splice_after)
                     start_splicing(d);
             }
         }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include "net.hpp"
 #include "relay.hpp"
@@ -19,10 +20,15 @@ struct FastRelayOptions {
     std::chrono::milliseconds idle_timeout{0};
     // Each direction starts by copying through a buffer this big on the
     // thread's stack: for small messages a copy costs no more than a splice,
-    // and an idle session holds no pipe. A read that fills it means bulk data:
-    // that direction switches to splice(2) through a pipe of its own. Small on
-    // purpose: a deep stack frame stays resident in every idle session.
-    static constexpr std::size_t copy_buffer_size = 2 * 1024;
+    // and an idle session holds no pipe. Small on purpose: an idle session
+    // keeps its relay's frame resident, and with 512-byte buffers that frame
+    // and the frames above it fit in the page below the thread's own data
+    // (docs/performance.md: two pages of stack per idle session, not three).
+    static constexpr std::size_t copy_buffer_size = 512;
+    // A read that fills the buffer after this many bytes went through means
+    // bulk data: that direction switches to splice(2) through a pipe of its
+    // own. Below it (a request, a TLS handshake) no pipe is made.
+    static constexpr std::uint64_t splice_after = 8 * 1024;
     // Capacity asked for each pipe (F_SETPIPE_SZ); 0 keeps the kernel default
     // (64 KiB). The kernel may give less (fs.pipe-max-size, pipe-user-pages-soft).
     std::size_t pipe_size = 256 * 1024;

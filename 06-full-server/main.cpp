@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "server.hpp"
 #include "session.hpp"
+#include "thread_pool.hpp"
 
 int main(int argc, char** argv) {
     auto parsed = socks::parse_config(argc, argv);
@@ -13,6 +14,12 @@ int main(int argc, char** argv) {
     socks::SessionContext sessions(config);
     socks::ServerOptions options;
     options.thread_stack_size = config.thread_stack_kib * 1024;
+    // Destroyed after serve_main returns, when every session has ended.
+    socks::ThreadPool threads(
+        {.max_spare = config.spare_threads, .stack_size = options.thread_stack_size});
+    options.launcher = [&threads](std::function<void()> session) {
+        return threads.run(std::move(session));
+    };
     options.max_sessions = config.max_connections;
     options.drain_timeout = config.shutdown_grace;
     return socks::serve_main(

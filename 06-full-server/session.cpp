@@ -20,10 +20,8 @@
 
 namespace socks {
 
-namespace {
-
 // What the access log says about one session.
-struct AccessRecord {
+struct SessionContext::AccessRecord {
     std::string protocol = "-";  // "socks5", "socks4", "socks4a"
     std::string user = "-";
     std::string command = "-";
@@ -32,6 +30,8 @@ struct AccessRecord {
     std::string note;  // how it ended
     std::uint64_t up = 0, down = 0;
 };
+
+namespace {
 
 std::string reply_text(int reply) {
     if (reply < 0) return "-";
@@ -61,7 +61,33 @@ class TraceObserver : public MessageObserver {
 
 }  // namespace
 
+// [docs:session-frames]
+// The relay is the part of a session that lasts, so it runs with as little
+// stack above it as possible: negotiate() and log_access() are separate,
+// non-inlined calls whose deep frames (the handshake's buffers, the resolver,
+// the log line's temporaries) are gone while the relay waits. An idle session
+// then keeps two pages of stack resident instead of three (docs/performance.md).
 void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
+    auto started = std::chrono::steady_clock::now();
+    AccessRecord record;
+    if (std::optional<Fd> other_side = negotiate(client, peer, record)) {
+        RelayResult relayed;
+        if (config_.splice_relay) {
+            relayed = fast_relay(client, *other_side, {.idle_timeout = config_.idle_timeout});
+        } else {
+            relayed = relay(client, *other_side, {.idle_timeout = config_.idle_timeout});
+        }
+        record.up = relayed.client_to_target;
+        record.down = relayed.target_to_client;
+        record.note = (record.note.empty() ? "" : record.note + ", ") + relayed.ended;
+    }
+    log_access(peer, record, std::chrono::steady_clock::now() - started);
+}
+// [/docs:session-frames]
+
+[[gnu::noinline]] std::optional<Fd> SessionContext::negotiate(const Fd& client,
+                                                              const SocketAddress& peer,
+                                                              AccessRecord& record) {
     auto started = std::chrono::steady_clock::now();
     std::optional<TraceObserver> trace;
     if (config_.trace) trace.emplace(peer.to_string());
@@ -70,7 +96,6 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     auto deadline = deadlines_.arm(client, config_.handshake_timeout.count() > 0
                                                ? started + config_.handshake_timeout
                                                : Deadlines::Clock::time_point::max());
-    AccessRecord record;
 
     // The request, in either protocol, and how to answer it in that protocol.
     std::optional<Request> request;
@@ -174,28 +199,20 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
                 record.note = reply_name(ReplyCode::CommandNotSupported);
                 break;
         }
-        if (other_side) {
-            RelayResult relayed;
-            if (config_.splice_relay) {
-                FastRelayOptions options;
-                options.idle_timeout = config_.idle_timeout;
-                relayed = fast_relay(client, *other_side, options);
-            } else {
-                RelayOptions options;
-                options.idle_timeout = config_.idle_timeout;
-                relayed = relay(client, *other_side, options);
-            }
-            record.up = relayed.client_to_target;
-            record.down = relayed.target_to_client;
-            record.note = (record.note.empty() ? "" : record.note + ", ") + relayed.ended;
-        }
+        return other_side;
     }
-    // One line per session, key=value, for operators and their tools.
+    return std::nullopt;
+}
+
+// One line per session, key=value, for operators and their tools.
+[[gnu::noinline]] void SessionContext::log_access(const SocketAddress& peer,
+                                                  const AccessRecord& record,
+                                                  std::chrono::steady_clock::duration took) {
     log_info("access client=" + peer.to_string() + " proto=" + record.protocol + " user=" +
              record.user + " cmd=" + (record.command == "UDP ASSOCIATE" ? "UDP" : record.command) +
              " target=" + record.target + " reply=" + reply_text(record.reply) +
              " up=" + std::to_string(record.up) + " down=" + std::to_string(record.down) +
-             " duration=" + format_seconds(std::chrono::steady_clock::now() - started) +
+             " duration=" + format_seconds(took) +
              (record.note.empty() ? "" : " note=\"" + record.note + "\""));
 }
 

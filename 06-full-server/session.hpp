@@ -2,6 +2,9 @@
 // overrides, the handshake deadline, the relay, and one access-log line.
 #pragma once
 
+#include <chrono>
+#include <optional>
+
 #include "config.hpp"
 #include "deadlines.hpp"
 #include "net.hpp"
@@ -15,6 +18,13 @@ class SessionContext {
     void serve(const Fd& client, const SocketAddress& peer);
 
   private:
+    struct AccessRecord;
+    // Everything up to the relay: handshake, request, and the command's own
+    // work (dialing, BIND, UDP ASSOCIATE). Returns what to relay to, if anything.
+    std::optional<Fd> negotiate(const Fd& client, const SocketAddress& peer, AccessRecord& record);
+    void log_access(const SocketAddress& peer, const AccessRecord& record,
+                    std::chrono::steady_clock::duration took);
+
     const Config& config_;
     Deadlines deadlines_;
 };
