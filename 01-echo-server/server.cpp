@@ -163,7 +163,7 @@ void Server::start_session(Fd client, const SocketAddress& peer) {
               "; closing it");
     std::lock_guard lock(mutex_);
     sessions_.erase(fd);
-    ::close(fd);
+    Fd{fd};  // closes it, under the lock as in run_session
     --threads_;
     all_done_.notify_all();
 }

@@ -30,20 +30,35 @@ struct Direction {
     bool finished() const { return shut; }
 };
 
-// MSG_DONTWAIT makes this one call non-blocking; the sockets stay blocking
-// sockets. poll() said the call will not block, but it may still find nothing
-// to do (EAGAIN), which is fine.
+}  // namespace
+
+// MSG_DONTWAIT makes one call non-blocking; the sockets stay blocking sockets.
+// poll() said the call will not block, but it may still find nothing to do
+// (EAGAIN), which is fine.
 bool would_block(int error) {
     return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
 }
 
 void reset_on_close(int fd) {
-    // SO_LINGER with a zero timeout: close() sends RST instead of FIN.
     linger hard{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
 }
 
-}  // namespace
+int failed_side(const pollfd (&polled)[2], bool (&hung_up)[2], int& error) {
+    for (int side = 0; side < 2; ++side) {
+        if (polled[side].revents & POLLHUP) hung_up[side] = true;
+    }
+    for (int side = 0; side < 2; ++side) {
+        if (polled[side].revents & POLLERR) {
+            error = 0;
+            socklen_t size = sizeof error;
+            ::getsockopt(polled[side].fd, SOL_SOCKET, SO_ERROR, &error, &size);
+            if (error == 0) error = ECONNRESET;
+            return side;
+        }
+    }
+    return -1;
+}
 
 RelayResult relay(const Fd& client, const Fd& target, const RelayOptions& options) {
     // BEGIN SOLUTION ch05: copy both ways with poll() in this thread, pass each side's FIN on with shutdown(SHUT_WR), end both sides on a reset
@@ -91,19 +106,12 @@ RelayResult relay(const Fd& client, const Fd& target, const RelayOptions& option
             result.ended = "idle timeout";
             break;
         }
-        // A reset shows up as POLLERR even on a socket we are not waiting on.
-        bool failed = false;
-        for (int side = 0; side < 2 && !failed; ++side) {
-            if (polled[side].revents & POLLHUP) hung_up[side] = true;
-            if (polled[side].revents & POLLERR) {
-                int error = 0;
-                socklen_t size = sizeof error;
-                ::getsockopt(fds[side], SOL_SOCKET, SO_ERROR, &error, &size);
-                fail(side, "socket error", error != 0 ? error : ECONNRESET);
-                failed = true;
-            }
+        int error = 0;
+        if (int side = failed_side(polled, hung_up, error); side >= 0) {
+            fail(side, "socket error", error);
+            break;
         }
-        if (failed) break;
+        bool failed = false;
 
         for (Direction* d : directions) {
             short in = polled[d->from].revents;

@@ -39,16 +39,6 @@ struct Direction {
     bool wants_input() const { return !eof && (splicing() ? !pipe_full : start == end); }
 };
 
-bool would_block(int error) {
-    return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
-}
-
-void reset_on_close(int fd) {
-    // SO_LINGER with a zero timeout: close() sends RST instead of FIN.
-    linger hard{1, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
-}
-
 constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 }  // namespace
 
@@ -197,19 +187,12 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
         }
         quiet = 0;
         trimmed = false;
-        // A reset shows up as POLLERR even on a socket we are not waiting on.
-        bool failed = false;
-        for (int side = 0; side < 2 && !failed; ++side) {
-            if (polled[side].revents & POLLHUP) hung_up[side] = true;
-            if (polled[side].revents & POLLERR) {
-                int error = 0;
-                socklen_t size = sizeof error;
-                ::getsockopt(fds[side], SOL_SOCKET, SO_ERROR, &error, &size);
-                fail(side, "socket error", error != 0 ? error : ECONNRESET);
-                failed = true;
-            }
+        int error = 0;
+        if (int side = failed_side(polled, hung_up, error); side >= 0) {
+            fail(side, "socket error", error);
+            break;
         }
-        if (failed) break;
+        bool failed = false;
 
         for (Direction* d : directions) {
             bool received = false;
