@@ -44,22 +44,6 @@ Bytes domain_request(const std::string& name, std::uint16_t port, std::uint8_t c
     return out;
 }
 
-std::vector<std::string> server_flags(const Capture& capture) {
-    for (const std::string& comment : capture.comments) {
-        std::istringstream words(comment);
-        std::string word;
-        words >> word;
-        if (word != "server:") continue;
-        words >> word;  // the program
-        std::vector<std::string> flags;
-        while (words >> word)
-            flags.push_back(word);
-        return flags;
-    }
-    ADD_FAILURE() << capture.file << " has no '# server:' line";
-    return {};
-}
-
 Users users_from_flags(const std::vector<std::string>& flags) {
     Users users;
     for (std::size_t i = 0; i + 1 < flags.size(); ++i) {

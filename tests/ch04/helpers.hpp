@@ -20,8 +20,7 @@ Bytes ipv4_request(std::uint16_t port, std::uint8_t command = 0x01);
 Bytes ipv6_loopback_request(std::uint16_t port, std::uint8_t command = 0x01);
 Bytes domain_request(const std::string& name, std::uint16_t port, std::uint8_t command = 0x01);
 
-// The flags on a capture's "# server: 04-request/socks5-request --user u:p" line.
-std::vector<std::string> server_flags(const Capture& capture);
+// The accounts named by --user flags (test::server_flags gives a capture's).
 Users users_from_flags(const std::vector<std::string>& flags);
 
 // What socks5-request's main runs for each connection: handshake, request, hang up.

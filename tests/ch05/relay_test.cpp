@@ -150,11 +150,9 @@ TEST(Captures, EveryEarlierCaptureReplaysAgainstChapter05) {
     for (const std::string& name : names) {
         test::Capture capture = test::load_capture(name);
         Users users;
-        for (const std::string& comment : capture.comments) {
-            auto at = comment.find("--user ");
-            if (comment.starts_with(" server:") && at != std::string::npos) {
-                users.add_from_option(comment.substr(at + 7));
-            }
+        std::vector<std::string> flags = test::server_flags(capture);
+        for (std::size_t i = 0; i + 1 < flags.size(); ++i) {
+            if (flags[i] == "--user") users.add_from_option(flags[i + 1]);
         }
         std::uint16_t port = name.find("closed-port") != std::string::npos ? test::closed_port()
                              : name.find("ipv6") != std::string::npos      ? v6.port()

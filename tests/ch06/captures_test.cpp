@@ -11,23 +11,6 @@
 namespace socks::ch06 {
 namespace {
 
-// The flags after the program on "# server: 04-request/socks5-request --user u:p".
-std::vector<std::string> server_flags(const test::Capture& capture) {
-    for (const std::string& comment : capture.comments) {
-        std::istringstream words(comment);
-        std::string word;
-        words >> word;
-        if (word != "server:") continue;
-        words >> word;  // the program
-        std::vector<std::string> flags;
-        while (words >> word)
-            flags.push_back(word);
-        return flags;
-    }
-    ADD_FAILURE() << capture.file << " has no '# server:' line";
-    return {};
-}
-
 TEST(Captures, EveryEarlierCaptureReplaysAgainstTheServer) {
     auto v4 = test::echo_target("127.0.0.1");
     auto v6 = test::echo_target("::1");
@@ -35,7 +18,7 @@ TEST(Captures, EveryEarlierCaptureReplaysAgainstTheServer) {
     ASSERT_GE(names.size(), 10u);
     for (const std::string& name : names) {
         test::Capture capture = test::load_capture(name);
-        ServerProcess proxy(kServer, server_flags(capture));
+        ServerProcess proxy(kServer, test::server_flags(capture));
         std::uint16_t port = name.find("closed-port") != std::string::npos ? test::closed_port()
                              : name.find("ipv6") != std::string::npos      ? v6.port()
                                                                            : v4.port();

@@ -1,6 +1,7 @@
 #include "capture.hpp"
 
 #include <dirent.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
@@ -379,6 +380,22 @@ std::string to_hex(ByteView bytes) {
         text += b;
     }
     return text;
+}
+
+std::vector<std::string> server_flags(const Capture& capture) {
+    for (const std::string& comment : capture.comments) {
+        std::istringstream words(comment);
+        std::string word;
+        words >> word;
+        if (word != "server:") continue;
+        words >> word;  // the program
+        std::vector<std::string> flags;
+        while (words >> word)
+            flags.push_back(word);
+        return flags;
+    }
+    ADD_FAILURE() << capture.file << " has no '# server:' line";
+    return {};
 }
 
 }  // namespace socks::test

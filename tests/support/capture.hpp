@@ -46,6 +46,11 @@ Capture parse_capture(const std::string& text, const std::string& file = "(inlin
 // Lists the capture files whose name starts with `prefix`.
 std::vector<std::string> list_captures(const std::string& prefix = "");
 
+// The flags after the program on the capture's "# server:" line, e.g. {"--user",
+// "u:p"} for "# server: 04-request/socks5-request --user u:p". A capture
+// without that line is a test failure (and gives no flags).
+std::vector<std::string> server_flags(const Capture& capture);
+
 // How the client side writes its bytes.
 enum class Split {
     AsRecorded,  // one write per C> line, as the real client did
