@@ -60,20 +60,6 @@ ConnectionHandler chapter04_handler(const Users& users) {
     };
 }
 
-Answer read_until_close(const Fd& socket) {
-    Answer answer;
-    std::uint8_t buffer[512];
-    try {
-        while (std::size_t n = read_some(socket, buffer))
-            answer.bytes.insert(answer.bytes.end(), buffer, buffer + n);
-        answer.closed = true;
-    } catch (const std::system_error& error) {
-        answer.closed = error.code().value() == ECONNRESET;
-        answer.error = error.what();
-    }
-    return answer;
-}
-
 Answer request_answer(const Endpoint& server, const Bytes& request) {
     Fd client = connect_client(server);
     write_all(client, hex("05 01 00"));

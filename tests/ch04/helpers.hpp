@@ -8,6 +8,7 @@
 
 #include "auth.hpp"
 #include "capture.hpp"
+#include "client.hpp"
 #include "net.hpp"
 #include "server.hpp"
 
@@ -26,15 +27,10 @@ Users users_from_flags(const std::vector<std::string>& flags);
 // What socks5-request's main runs for each connection: handshake, request, hang up.
 ConnectionHandler chapter04_handler(const Users& users);
 
-// Everything the server sends until it closes. `closed` is false when the
-// receive timeout fired first (the server hung); a reset after the bytes
-// counts as a close (a close with unread client bytes is sent as RST).
-struct Answer {
-    Bytes bytes;
-    bool closed = false;
-    std::string error;
-};
-Answer read_until_close(const Fd& socket);
+// Everything the server sends until it closes (test::read_until_close). `closed`
+// is false when the receive timeout fired first (the server hung); a reset
+// after the bytes counts as a close (a close with unread client bytes is sent as RST).
+using Answer = UntilClose;
 
 // Greets without authentication (05 01 00, expects 05 00), sends `request`,
 // and returns the server's answer up to its close.

@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 
 #include <future>
-#include <random>
 #include <thread>
 
 #include "client.hpp"
@@ -15,17 +14,10 @@ namespace socks {
 namespace {
 
 using namespace std::chrono_literals;
+using test::random_text;
 using test::ServerProcess;
 
 const char* const kProgram = "05-relay/socks5-relay";
-
-std::string random_text(std::size_t size, unsigned seed) {
-    std::mt19937 random(seed);
-    std::string text(size, '\0');
-    for (char& c : text)
-        c = static_cast<char>(random());
-    return text;
-}
 
 TEST(RelayProgram, CurlFetchesAFileByteIdenticalWithBothSocks5Modes) {
     ASSERT_TRUE(test::have_program("curl")) << "curl is required: apt-get install curl";

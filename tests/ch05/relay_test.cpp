@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "capture.hpp"
+#include "client.hpp"
 #include "process.hpp"
 #include "relay.hpp"
 #include "target.hpp"
@@ -16,20 +17,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Two loopback TCP connections: client_app <-> client_end (relay) and
-// target_end (relay) <-> target_app, with the relay running between them.
-struct RelayRig {
-    Fd client_app, client_end, target_end, target_app;
+// The relay between test::relay_ends(), running in a thread of its own.
+struct RelayRig : test::RelayEnds {
     std::future<RelayResult> result;
 
-    explicit RelayRig(RelayOptions options = {}) {
-        Fd listener = listen_tcp({"127.0.0.1", 0});
-        Endpoint at{"127.0.0.1", local_address(listener).port()};
-        client_app = test::connect_client(at);
-        client_end = Fd(::accept(listener.get(), nullptr, nullptr));
-        target_end = test::connect_client(at);
-        target_app = Fd(::accept(listener.get(), nullptr, nullptr));
-        set_receive_timeout(target_app, 5s);
+    explicit RelayRig(RelayOptions options = {}) : RelayEnds(test::relay_ends(5s)) {
         result = std::async(std::launch::async,
                             [this, options] { return relay(client_end, target_end, options); });
     }
@@ -39,13 +31,7 @@ struct RelayRig {
     }
 };
 
-std::string read_to_end(const Fd& socket) {
-    std::string text;
-    std::uint8_t buffer[4096];
-    while (std::size_t n = read_some(socket, buffer))
-        text.append(reinterpret_cast<char*>(buffer), n);
-    return text;
-}
+using test::read_to_end;
 
 TEST(Relay, ClientHalfCloseStillGetsTheWholeResponse) {
     RelayRig rig;
@@ -154,9 +140,7 @@ TEST(Captures, EveryEarlierCaptureReplaysAgainstChapter05) {
         for (std::size_t i = 0; i + 1 < flags.size(); ++i) {
             if (flags[i] == "--user") users.add_from_option(flags[i + 1]);
         }
-        std::uint16_t port = name.find("closed-port") != std::string::npos ? test::closed_port()
-                             : name.find("ipv6") != std::string::npos      ? v6.port()
-                                                                           : v4.port();
+        std::uint16_t port = test::target_port_for(name, v4.port(), v6.port());
         auto session = [&users](const Fd& client, const SocketAddress& peer) {
             proxy_session(client, peer, users);
         };

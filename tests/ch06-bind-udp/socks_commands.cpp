@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "client.hpp"
 #include "process.hpp"
 
 namespace socks::test {
@@ -55,11 +56,7 @@ Fd send_socks5_request(const Endpoint& proxy, std::uint8_t command, const Bytes&
     std::uint8_t selection[2];
     if (!read_exact(socket, selection)) throw std::runtime_error("no method selection");
     if (auth) {
-        Bytes message{0x01, static_cast<std::uint8_t>(user.size())};
-        message.insert(message.end(), user.begin(), user.end());
-        message.push_back(static_cast<std::uint8_t>(password.size()));
-        message.insert(message.end(), password.begin(), password.end());
-        write_all(socket, message);
+        write_all(socket, user_pass(user, password));
         std::uint8_t status[2];
         if (!read_exact(socket, status) || status[1] != 0) throw std::runtime_error("auth failed");
     }

@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "client.hpp"
 #include "fast_relay.hpp"
 #include "process.hpp"
 #include "target.hpp"
@@ -19,21 +20,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Two loopback TCP connections: client_app <-> client_end (relay) and
-// target_end (relay) <-> target_app, with fast_relay running between them.
-struct FastRelayRig {
-    Fd client_app, client_end, target_end, target_app;
+// fast_relay() between test::relay_ends(), running in a thread of its own.
+struct FastRelayRig : test::RelayEnds {
     std::future<RelayResult> result;
 
-    explicit FastRelayRig(FastRelayOptions options = {}) {
+    explicit FastRelayRig(FastRelayOptions options = {}) : RelayEnds(test::relay_ends(30s)) {
         std::signal(SIGPIPE, SIG_IGN);  // as every chapter program does
-        Fd listener = listen_tcp({"127.0.0.1", 0});
-        Endpoint at{"127.0.0.1", local_address(listener).port()};
-        client_app = test::connect_client(at, 30s);
-        client_end = Fd(::accept(listener.get(), nullptr, nullptr));
-        target_end = test::connect_client(at, 30s);
-        target_app = Fd(::accept(listener.get(), nullptr, nullptr));
-        set_receive_timeout(target_app, 30s);
         result = std::async(std::launch::async, [this, options] {
             return fast_relay(client_end, target_end, options);
         });
@@ -44,13 +36,7 @@ struct FastRelayRig {
     }
 };
 
-std::string read_to_end(const Fd& socket) {
-    std::string text;
-    std::uint8_t buffer[65536];
-    while (std::size_t n = read_some(socket, buffer))
-        text.append(reinterpret_cast<char*>(buffer), n);
-    return text;
-}
+using test::read_to_end;
 
 // A stream whose every byte depends on its offset: a lost, doubled or
 // reordered chunk shows up at the first wrong offset.

@@ -19,9 +19,7 @@ TEST(Captures, EveryEarlierCaptureReplaysAgainstTheServer) {
     for (const std::string& name : names) {
         test::Capture capture = test::load_capture(name);
         ServerProcess proxy(kServer, test::server_flags(capture));
-        std::uint16_t port = name.find("closed-port") != std::string::npos ? test::closed_port()
-                             : name.find("ipv6") != std::string::npos      ? v6.port()
-                                                                           : v4.port();
+        std::uint16_t port = test::target_port_for(name, v4.port(), v6.port());
         for (auto split :
              {test::Split::AsRecorded, test::Split::ByteByByte, test::Split::Coalesced}) {
             EXPECT_TRUE(test::replay(capture, proxy.endpoint(), split, port))

@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <random>
 #include <system_error>
 
 #include "echo.hpp"
@@ -42,18 +41,6 @@ CommandResult ncat(const std::vector<std::string>& args, std::string_view input)
     std::vector<std::string> argv{"ncat", "--wait", "10"};
     argv.insert(argv.end(), args.begin(), args.end());
     return test::run_command(argv, input, 25s);
-}
-
-std::string url(const std::string& host, std::uint16_t port, const std::string& path) {
-    return "http://" + host + ":" + std::to_string(port) + path;
-}
-
-std::string random_text(std::size_t size, unsigned seed) {
-    std::mt19937 random(seed);
-    std::string text(size, '\0');
-    for (char& c : text)
-        c = static_cast<char>(random());
-    return text;
 }
 
 std::size_t http_response_size(const std::string& content_type, const std::string& body) {
@@ -197,11 +184,7 @@ Socks5Result socks5_exchange(const Endpoint& proxy, const Bytes& request, const 
         }
         if (result.method_selection[1] == 0xFF) return result;
         if (user) {
-            Bytes auth{0x01, static_cast<std::uint8_t>(user->first.size())};
-            auth.insert(auth.end(), user->first.begin(), user->first.end());
-            auth.push_back(static_cast<std::uint8_t>(user->second.size()));
-            auth.insert(auth.end(), user->second.begin(), user->second.end());
-            write_all(s, auth);
+            write_all(s, test::user_pass(user->first, user->second));
             std::uint8_t status[2];
             if (!read_exact(s, status) || status[1] != 0x00) return result;
         }
@@ -240,20 +223,6 @@ Socks4Result socks4_exchange(const Endpoint& proxy, const Bytes& request) {
         result.reply.clear();
     }
     return result;
-}
-
-UntilClose read_until_close(const Fd& socket) {
-    UntilClose answer;
-    std::uint8_t buffer[4096];
-    try {
-        while (std::size_t n = read_some(socket, buffer))
-            answer.bytes.insert(answer.bytes.end(), buffer, buffer + n);
-        answer.closed = true;
-    } catch (const std::system_error& error) {
-        answer.closed = error.code().value() == ECONNRESET;
-        answer.error = error.what();
-    }
-    return answer;
 }
 
 Bytes read_up_to(const Fd& socket, std::size_t size) {

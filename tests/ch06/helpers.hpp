@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "client.hpp"
 #include "net.hpp"
 #include "process.hpp"
 #include "request.hpp"
@@ -22,7 +23,9 @@ namespace socks::ch06 {
 
 using namespace std::chrono_literals;
 using test::CommandResult;
+using test::read_until_close;
 using test::ServerProcess;
+using test::UntilClose;
 
 inline const char* const kServer = "06-full-server/socks5-server";
 
@@ -38,11 +41,8 @@ CommandResult curl(const std::vector<std::string>& args);
 CommandResult pysocks(const std::vector<std::string>& args);
 CommandResult ncat(const std::vector<std::string>& args, std::string_view input = {});
 
-// "http://HOST:PORT/PATH"
-std::string url(const std::string& host, std::uint16_t port, const std::string& path = "/");
-
-// Deterministic bytes of every value, for byte-identical comparisons.
-std::string random_text(std::size_t size, unsigned seed);
+using test::random_text;  // target.hpp
+using test::url;
 
 // The HTTP/1.0 response HttpTarget sends for `body` (to check byte counts).
 std::size_t http_response_size(const std::string& content_type, const std::string& body);
@@ -93,15 +93,6 @@ struct Socks4Result {
     Bytes reply;  // 8 bytes, or fewer if the server closed
 };
 Socks4Result socks4_exchange(const Endpoint& proxy, const Bytes& request);
-
-// Reads until the peer closes. `closed` is false when the receive timeout
-// fired first; a reset counts as a close.
-struct UntilClose {
-    Bytes bytes;
-    bool closed = false;
-    std::string error;
-};
-UntilClose read_until_close(const Fd& socket);
 
 // Reads up to `size` bytes, fewer if the peer closes (or resets) first.
 Bytes read_up_to(const Fd& socket, std::size_t size);

@@ -31,14 +31,6 @@ Bytes greeting(std::initializer_list<std::uint8_t> methods) {
     return out;
 }
 
-Bytes user_pass(const std::string& user, const std::string& password) {
-    Bytes out{0x01, static_cast<std::uint8_t>(user.size())};
-    out.insert(out.end(), user.begin(), user.end());
-    out.push_back(static_cast<std::uint8_t>(password.size()));
-    out.insert(out.end(), password.begin(), password.end());
-    return out;
-}
-
 namespace {
 void push_port(Bytes& out, std::uint16_t port) {
     out.push_back(static_cast<std::uint8_t>(port >> 8));

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "client.hpp"
 #include "net.hpp"
 #include "process.hpp"
 #include "request.hpp"
@@ -45,7 +46,7 @@ std::chrono::milliseconds since(Clock::time_point start);
 
 // ---- bytes ----------------------------------------------------------------
 Bytes greeting(std::initializer_list<std::uint8_t> methods);
-Bytes user_pass(const std::string& user, const std::string& password);
+using test::user_pass;  // client.hpp
 Bytes request_ipv4(const std::string& ip, std::uint16_t port, std::uint8_t command = 0x01);
 Bytes request_ipv6(const std::string& ip, std::uint16_t port, std::uint8_t command = 0x01);
 Bytes request_domain(const std::string& name, std::uint16_t port, std::uint8_t command = 0x01);

@@ -10,7 +10,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 namespace socks::interop {
 
@@ -56,18 +55,6 @@ std::string show(const CommandResult& result) {
     };
     return "exit " + std::to_string(result.exit_code) + (result.timed_out ? " (timed out)" : "") +
            "\nstdout: " + cut(result.out) + "\nstderr: " + cut(result.err);
-}
-
-std::string url(const std::string& host, std::uint16_t port, const std::string& path) {
-    return "http://" + host + ":" + std::to_string(port) + path;
-}
-
-std::string random_text(std::size_t size, unsigned seed) {
-    std::mt19937 random(seed);
-    std::string text(size, '\0');
-    for (char& c : text)
-        c = static_cast<char>(random());
-    return text;
 }
 
 std::string Access::operator[](const std::string& key) const {

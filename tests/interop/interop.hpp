@@ -46,11 +46,8 @@ CommandResult run(const std::vector<std::string>& argv,
 // "exit 97 (timed out)\nstdout: ...\nstderr: ..." for failure messages (long output cut).
 std::string show(const CommandResult& result);
 
-// "http://HOST:PORT/PATH"; HOST may be an IPv6 literal, written in brackets.
-std::string url(const std::string& host, std::uint16_t port, const std::string& path = "/");
-
-// Deterministic bytes of every value, for byte-identical comparisons.
-std::string random_text(std::size_t size, unsigned seed);
+using test::random_text;  // target.hpp
+using test::url;
 
 // One "access client=... note=\"...\"" line of the server's log, split into fields.
 struct Access {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "process.hpp"
+#include "target.hpp"
 
 namespace socks::test {
 
@@ -396,6 +397,12 @@ std::vector<std::string> server_flags(const Capture& capture) {
     }
     ADD_FAILURE() << capture.file << " has no '# server:' line";
     return {};
+}
+
+std::uint16_t target_port_for(const std::string& capture_name, std::uint16_t ipv4_port,
+                              std::uint16_t ipv6_port) {
+    if (capture_name.find("closed-port") != std::string::npos) return closed_port();
+    return capture_name.find("ipv6") != std::string::npos ? ipv6_port : ipv4_port;
 }
 
 }  // namespace socks::test

@@ -51,6 +51,12 @@ std::vector<std::string> list_captures(const std::string& prefix = "");
 // without that line is a test failure (and gives no flags).
 std::vector<std::string> server_flags(const Capture& capture);
 
+// The target port to replay a capture against: a fresh closed port for the
+// "closed-port" captures, `ipv6_port` for the "ipv6" ones, else `ipv4_port`
+// (echo targets on 127.0.0.1 and [::1]).
+std::uint16_t target_port_for(const std::string& capture_name, std::uint16_t ipv4_port,
+                              std::uint16_t ipv6_port);
+
 // How the client side writes its bytes.
 enum class Split {
     AsRecorded,  // one write per C> line, as the real client did

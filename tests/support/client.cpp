@@ -1,10 +1,22 @@
 #include "client.hpp"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <system_error>
 
 #include "process.hpp"
 
 namespace socks::test {
+
+Bytes user_pass(const std::string& user, const std::string& password) {
+    Bytes out{0x01, static_cast<std::uint8_t>(user.size())};
+    out.insert(out.end(), user.begin(), user.end());
+    out.push_back(static_cast<std::uint8_t>(password.size()));
+    out.insert(out.end(), password.begin(), password.end());
+    return out;
+}
 
 Socks5Connection socks5_connect(const Endpoint& proxy, const std::string& host, std::uint16_t port,
                                 const std::optional<std::pair<std::string, std::string>>& user) {
@@ -16,11 +28,7 @@ Socks5Connection socks5_connect(const Endpoint& proxy, const std::string& host, 
     std::uint8_t selection[2];
     if (!read_exact(s, selection) || selection[1] != greeting[2]) return result;
     if (user) {
-        Bytes auth{0x01, static_cast<std::uint8_t>(user->first.size())};
-        auth.insert(auth.end(), user->first.begin(), user->first.end());
-        auth.push_back(static_cast<std::uint8_t>(user->second.size()));
-        auth.insert(auth.end(), user->second.begin(), user->second.end());
-        write_all(s, auth);
+        write_all(s, user_pass(user->first, user->second));
         std::uint8_t status[2];
         if (!read_exact(s, status) || status[1] != 0x00) return result;
     }
@@ -50,6 +58,40 @@ Socks5Connection socks5_connect(const Endpoint& proxy, const std::string& host, 
     if (!read_exact(s, bound)) return result;
     result.reply = head[1];
     return result;
+}
+
+UntilClose read_until_close(const Fd& socket) {
+    UntilClose answer;
+    std::uint8_t buffer[4096];
+    try {
+        while (std::size_t n = read_some(socket, buffer))
+            answer.bytes.insert(answer.bytes.end(), buffer, buffer + n);
+        answer.closed = true;
+    } catch (const std::system_error& error) {
+        answer.closed = error.code().value() == ECONNRESET;
+        answer.error = error.what();
+    }
+    return answer;
+}
+
+std::string read_to_end(const Fd& socket) {
+    std::string text;
+    std::uint8_t buffer[65536];
+    while (std::size_t n = read_some(socket, buffer))
+        text.append(reinterpret_cast<char*>(buffer), n);
+    return text;
+}
+
+RelayEnds relay_ends(std::chrono::milliseconds timeout) {
+    RelayEnds ends;
+    Fd listener = listen_tcp({"127.0.0.1", 0});
+    Endpoint at{"127.0.0.1", local_address(listener).port()};
+    ends.client_app = connect_client(at, timeout);
+    ends.client_end = Fd(::accept(listener.get(), nullptr, nullptr));
+    ends.target_end = connect_client(at, timeout);
+    ends.target_app = Fd(::accept(listener.get(), nullptr, nullptr));
+    set_receive_timeout(ends.target_app, timeout);
+    return ends;
 }
 
 }  // namespace socks::test

@@ -1,6 +1,8 @@
-// A small SOCKS5 client for tests that need raw control of the connection.
+// A small SOCKS5 client for tests that need raw control of the connection,
+// and the ways tests read a connection to its end.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,6 +10,9 @@
 #include "net.hpp"
 
 namespace socks::test {
+
+// RFC 1929's username/password request: 01 ULEN UNAME PLEN PASSWD.
+Bytes user_pass(const std::string& user, const std::string& password);
 
 struct Socks5Connection {
     Fd socket;       // connected through the proxy on success
@@ -20,5 +25,26 @@ struct Socks5Connection {
 Socks5Connection socks5_connect(
     const Endpoint& proxy, const std::string& host, std::uint16_t port,
     const std::optional<std::pair<std::string, std::string>>& user = {});
+
+// Everything the peer sends until it closes. `closed` is true after a FIN or a
+// reset (ECONNRESET); otherwise `error` says what ended the reading (a timeout).
+struct UntilClose {
+    Bytes bytes;
+    bool closed = false;
+    std::string error;
+};
+UntilClose read_until_close(const Fd& socket);
+
+// Everything the peer sends until its FIN, as text; throws std::system_error
+// on a reset or a timeout.
+std::string read_to_end(const Fd& socket);
+
+// For testing a relay on its own: two loopback TCP connections. The relay gets
+// client_end and target_end; the test plays client_app and target_app, whose
+// reads time out after `timeout`.
+struct RelayEnds {
+    Fd client_app, client_end, target_end, target_app;
+};
+RelayEnds relay_ends(std::chrono::milliseconds timeout);
 
 }  // namespace socks::test

@@ -1,5 +1,7 @@
 #include "target.hpp"
 
+#include <random>
+
 #include "echo.hpp"
 
 namespace socks::test {
@@ -65,6 +67,18 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return true;
+}
+
+std::string url(const std::string& host, std::uint16_t port, const std::string& path) {
+    return "http://" + host + ":" + std::to_string(port) + path;
+}
+
+std::string random_text(std::size_t size, unsigned seed) {
+    std::mt19937 random(seed);
+    std::string text(size, '\0');
+    for (char& c : text)
+        c = static_cast<char>(random());
+    return text;
 }
 
 }  // namespace socks::test

@@ -66,4 +66,11 @@ class HttpTarget {
 // For state another process changes without telling us (its /proc entries).
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// "http://HOST:PORT/PATH"; HOST may be an IPv6 literal, written in brackets.
+std::string url(const std::string& host, std::uint16_t port, const std::string& path = "/");
+
+// Deterministic bytes of every value, the same for the same `seed`, for
+// byte-identical comparisons.
+std::string random_text(std::size_t size, unsigned seed);
+
 }  // namespace socks::test
