@@ -45,25 +45,14 @@ TEST(FaultsChurn, TwentyThousandShortSessionsKeepMemoryAndDescriptorsFlat) {
             thread.join();
     };
     int end_fds = -1, end_threads = -1;  // as seen when they settled
-    auto settled = [&] {
-        return test::eventually(
-            [&] {
-                end_fds = proxy.open_descriptors();
-                end_threads = proxy.threads();
-                return end_fds == base_fds && end_threads == base_threads;
-            },
-            20s);
-    };
+    auto settled = [&] { return settles_to(proxy, base_fds, base_threads, end_fds, end_threads); };
 
     auto start = Clock::now();
     run(kWarmUp);
-    ASSERT_TRUE(settled()) << "after warm-up: descriptors " << proxy.open_descriptors() << " (base "
-                           << base_fds << "), threads " << proxy.threads();
+    ASSERT_TRUE(settled()) << "after warm-up";
     const long rss_warm = rss_kib(proxy.pid());
     run(kSessions - kWarmUp);
-    EXPECT_TRUE(settled()) << "after churn: descriptors " << proxy.open_descriptors() << " (base "
-                           << base_fds << "), threads " << proxy.threads() << " (base "
-                           << base_threads << ")";
+    EXPECT_TRUE(settled()) << "after churn";
     const long rss_end = rss_kib(proxy.pid());
     auto elapsed = since(start);
 

@@ -51,15 +51,7 @@ TEST(FaultsExhaustion, OutOfDescriptorsTheServerBacksOffAndRecovers) {
     // server serves again under the same low limit.
     clients.clear();
     int end_fds = -1, end_threads = -1;  // as seen when they settled
-    EXPECT_TRUE(test::eventually(
-        [&] {
-            end_fds = proxy.open_descriptors();
-            end_threads = proxy.threads();
-            return end_fds == base_fds && end_threads == base_threads;
-        },
-        20s))
-        << "descriptors " << proxy.open_descriptors() << " (base " << base_fds << "), threads "
-        << proxy.threads() << " (base " << base_threads << ")";
+    EXPECT_TRUE(settles_to(proxy, base_fds, base_threads, end_fds, end_threads));
     EXPECT_TRUE(proxy.wait_for_log("accepting again", 10s)) << proxy.log();
     EXPECT_TRUE(control_client_served(proxy.endpoint(), echo.port())) << proxy.log();
     EXPECT_TRUE(proxy.running());

@@ -58,11 +58,8 @@ TEST(FaultsFlood, ClientsPastMaxConnectionsAreRefusedAndServiceRecovers) {
 
     // They leave; the server is back to where it started and serves again.
     held.clear();
-    EXPECT_TRUE(test::eventually(
-        [&] { return proxy.threads() == base_threads && proxy.open_descriptors() == base_fds; },
-        10s))
-        << "threads " << proxy.threads() << " (base " << base_threads << "), descriptors "
-        << proxy.open_descriptors() << " (base " << base_fds << ")";
+    int end_fds = -1, end_threads = -1;
+    EXPECT_TRUE(settles_to(proxy, base_fds, base_threads, end_fds, end_threads, 10s));
     for (int i = 0; i < kLimit; ++i) {
         held.push_back(socks5(proxy.endpoint(), request_ipv4("127.0.0.1", echo.port())));
         EXPECT_EQ(held.back().reply, 0x00) << "after recovery, session " << i;

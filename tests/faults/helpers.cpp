@@ -248,4 +248,20 @@ void reset_on_close(const Fd& socket) {
     ::setsockopt(socket.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
 }
 
+testing::AssertionResult settles_to(const ServerProcess& proxy, int base_fds, int base_threads,
+                                    int& end_fds, int& end_threads,
+                                    std::chrono::milliseconds timeout) {
+    bool settled = test::eventually(
+        [&] {
+            end_fds = proxy.open_descriptors();
+            end_threads = proxy.threads();
+            return end_fds == base_fds && end_threads == base_threads;
+        },
+        timeout);
+    if (settled) return testing::AssertionSuccess();
+    return testing::AssertionFailure()
+           << "descriptors " << end_fds << " (base " << base_fds << "), threads " << end_threads
+           << " (base " << base_threads << ")";
+}
+
 }  // namespace socks::faults

@@ -84,6 +84,14 @@ Session socks5(const Endpoint& proxy, const Bytes& request,
                const std::optional<Credentials>& user = std::nullopt);
 
 // A CONNECT through `proxy` to `echo`, and one round trip of `text`.
+// Waits (up to `timeout`) until the server holds `base_fds` descriptors and
+// `base_threads` threads again, as before its sessions. `end_fds` and
+// `end_threads` get the counts last seen, for the figures; the failure
+// message compares them with the base.
+testing::AssertionResult settles_to(const ServerProcess& proxy, int base_fds, int base_threads,
+                                    int& end_fds, int& end_threads,
+                                    std::chrono::milliseconds timeout = 20s);
+
 testing::AssertionResult control_client_served(const Endpoint& proxy, std::uint16_t echo_port,
                                                const std::optional<Credentials>& user = {},
                                                const std::string& text = "control");
