@@ -43,6 +43,7 @@ constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 }  // namespace
 
 RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOptions& options) {
+    // BEGIN SOLUTION ch05: chapter 06's splicing relay; it repeats the loop you write in 05-relay/relay.cpp, so chapter 06's starter brings it (nothing to write here)
     const int fds[2] = {client.get(), target.get()};
     const char* names[2] = {"client", "target"};
     // [docs:nodelay]
@@ -228,6 +229,7 @@ RelayResult fast_relay(const Fd& client, const Fd& target, const FastRelayOption
     result.clean = up.shut && down.shut;
     if (result.clean) result.ended = "both sides finished";
     return result;
+    // END SOLUTION
 }
 
 }  // namespace socks

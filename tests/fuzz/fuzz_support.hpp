@@ -1,7 +1,10 @@
-// Shared by the fuzz targets: invariant checks that crash loudly, and
-// read_message()'s loop replayed over a buffer instead of a socket.
+// Shared by the fuzz targets: invariant checks that crash loudly, and the real
+// read_message() fed from a buffer through a socket pair.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <variant>
@@ -20,24 +23,39 @@ inline void require(bool ok, const char* what) {
     if (!ok) fail(what);
 }
 
-// What read_message() does with a socket, done over `input`: start with no
-// bytes, ask the parser, take exactly as many more as it asks for. Returns the
-// message or the error, or NeedMore when `input` ends first (the peer closed
-// mid-message); `consumed` is how many bytes of `input` were taken.
+// The real read_message() over a socket pair whose other end holds `input` and
+// is then shut down. Returns the message or the error, or NeedMore when `input`
+// ends first (the peer closed mid-message); `consumed` is how many bytes of
+// `input` the parser was given when it decided (or when the input ended).
 template <class Message, class Parser>
 std::variant<Message, ParseError, NeedMore> feed(Parser parse, ByteView input,
                                                  std::size_t& consumed) {
-    consumed = 0;
-    for (;;) {
-        Parsed<Message> parsed = parse(input.first(consumed));
-        if (auto* message = std::get_if<Message>(&parsed)) return std::move(*message);
-        if (auto* error = std::get_if<ParseError>(&parsed)) return std::move(*error);
-        std::size_t more = std::get<NeedMore>(parsed).bytes;
-        // NeedMore{0} would make read_message() loop forever without reading.
-        require(more > 0, "parser asked for 0 more bytes");
-        if (more > input.size() - consumed) return NeedMore{consumed + more - input.size()};
-        consumed += more;
-    }
+    // Every message is under 1 KiB: past 64 KiB the end of the input is never reached.
+    input = input.first(std::min<std::size_t>(input.size(), 65536));
+    int fds[2];
+    require(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0, "socketpair failed");
+    Fd reader(fds[0]), writer(fds[1]);
+    int size = 1 << 18;
+    ::setsockopt(writer.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    write_all(writer, input);
+    ::shutdown(writer.get(), SHUT_WR);
+    std::size_t asked = 0;  // what the last NeedMore asked for; 0 once the parser decided
+    auto watched = [&](ByteView bytes) {
+        Parsed<Message> parsed = parse(bytes);
+        consumed = bytes.size();
+        asked = 0;
+        if (auto* more = std::get_if<NeedMore>(&parsed)) {
+            // NeedMore{0} would make read_message() loop forever without reading.
+            require(more->bytes > 0, "parser asked for 0 more bytes");
+            asked = more->bytes;
+        }
+        return parsed;
+    };
+    Bytes bytes;
+    auto result = read_message<Message>(reader, watched, bytes);
+    if (auto* message = std::get_if<Message>(&result)) return std::move(*message);
+    if (asked > 0) return NeedMore{consumed + asked - input.size()};
+    return std::move(std::get<ParseError>(result));
 }
 
 // Every proper prefix of a complete message must ask for more, and never for
