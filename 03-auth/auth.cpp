@@ -79,7 +79,7 @@ unsigned difference(const std::string& a, const std::string& b) {
 }  // namespace
 
 bool Users::check(const UserPass& credentials) const {
-    // BEGIN SOLUTION ch03: compare name and password against every account, in time that does not depend on where they differ
+    // BEGIN SOLUTION ch03: compare name and password against every account with difference(), in time that does not depend on where they differ: no ==, &&, ||, break or early return (tests/ch03/constant_time_test.cpp checks this)
     bool accepted = false;
     for (const UserPass& user : users_) {  // no early return: every account is compared
         unsigned diff = difference(user.username, credentials.username) |

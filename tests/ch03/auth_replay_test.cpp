@@ -2,6 +2,7 @@
 // authentication requests, replayed against chapter 03's handshake() and program.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <tuple>
 
 #include "auth.hpp"
@@ -21,8 +22,14 @@ const char* const kProgram = "03-auth/socks5-auth";
 
 // Exactly what socks5-auth's main() runs for each connection.
 ConnectionHandler chapter03_session(const Users& users) {
+    // A handler that throws also closes the connection: that must not pass for the
+    // "(close)" a failed authentication expects (an unwritten stub throws).
     return [&users](const Fd& client, const SocketAddress& peer) {
-        if (handshake(client, peer, users)) dump_until_closed(client, peer);
+        try {
+            if (handshake(client, peer, users)) dump_until_closed(client, peer);
+        } catch (const std::exception& error) {
+            ADD_FAILURE() << "the handler threw instead of answering: " << error.what();
+        }
     };
 }
 

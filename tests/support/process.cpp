@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -170,8 +171,15 @@ static int count_occurrences(const std::string& text, std::string_view needle) {
 bool ServerProcess::wait_for_log(std::string_view needle, std::chrono::milliseconds timeout,
                                  int count) const {
     std::unique_lock lock(mutex_);
-    return log_grew_.wait_for(lock, timeout,
-                              [&] { return count_occurrences(log_, needle) >= count; });
+    if (log_grew_.wait_for(lock, timeout, [&] { return count_occurrences(log_, needle) >= count; }))
+        return true;
+    // The test fails on this: say what it waited for and what the program did log.
+    std::fprintf(stderr,
+                 "wait_for_log: waited %lld ms for %d log line(s) containing \"%.*s\"; the "
+                 "program's log (stderr) was:\n%s--- end of log\n",
+                 static_cast<long long>(timeout.count()), count, static_cast<int>(needle.size()),
+                 needle.data(), log_.c_str());
+    return false;
 }
 
 int ServerProcess::open_descriptors() const {
