@@ -1,0 +1,89 @@
+"""The mutants tools/check-lab applies to the solution, one at a time (lab-only: never in a starter).
+
+Each is a mistake students make (or well-known servers made, GUIDE.md section 8), and each
+must be REJECTED by the tests of its chapter. `tests` narrows the ctest run to the tests
+(a -R regex) that should catch it, only to save time: they are a subset of the chapter's.
+
+(name, file, original text, broken text, chapter label, ctest -R regex or None)
+"""
+
+MUTANTS = [
+    # chapter 02
+    ("one recv() is taken for one whole message (split messages)",
+     "02-handshake/message.hpp",
+     "if (!read_exact(socket, std::span(bytes).subspan(have))) {",
+     "if (read_some(socket, std::span(bytes).subspan(have)) == 0) {", "ch02", None),
+    ("reads past the end of the message (coalesced messages: a request behind the greeting)",
+     "02-handshake/message.hpp",
+     "        bytes.resize(have + std::get<NeedMore>(parsed).bytes);\n"
+     "        if (!read_exact(socket, std::span(bytes).subspan(have))) {",
+     "        bytes.resize(have + 4096);\n"
+     "        std::size_t got = read_some(socket, std::span(bytes).subspan(have));\n"
+     "        bytes.resize(have + got);\n"
+     "        if (got == 0) {", "ch02", None),
+    ("NMETHODS = 0 accepted",
+     "02-handshake/handshake.cpp",
+     '    if (nmethods == 0)\n        return ParseError{"NMETHODS is 0: the client offers no method", std::nullopt};\n',
+     "", "ch02", None),
+    ("the method is not chosen from the client's offer",
+     "02-handshake/handshake.cpp",
+     "return greeting.offers(wanted) ? wanted : Method::NoAcceptable;",
+     "return wanted;", "ch02", None),
+    # chapter 03
+    ("NO AUTHENTICATION picked when the client offers it, even though a password is required",
+     "02-handshake/handshake.cpp",
+     "Method wanted = require_password ? Method::UsernamePassword : Method::NoAuthentication;",
+     "Method wanted = greeting.offers(Method::NoAuthentication) ? Method::NoAuthentication\n"
+     "                                                           : Method::UsernamePassword;",
+     "ch03", None),
+    ("the RFC 1929 reply starts with 05 instead of 01",
+     "03-auth/auth.cpp",
+     "return {kUserPassVersion, static_cast<std::uint8_t>(success ? 0x00 : 0x01)};",
+     "return {0x05, static_cast<std::uint8_t>(success ? 0x00 : 0x01)};", "ch03", None),
+    ("the connection goes on after a failed authentication",
+     "03-auth/auth.cpp",
+     "printable(credentials.username) + \"'; closing\");\n        return std::nullopt;\n    }",
+     "printable(credentials.username) + \"'; closing\");\n    }", "ch03", None),
+    ("Users::check returns at the first matching account (not constant time)",
+     "03-auth/auth.cpp",
+     "        accepted |= diff == 0;",
+     "        if (diff == 0) return true;", "ch03", None),
+    ("Users::check compares with == (stops at the first differing byte)",
+     "03-auth/auth.cpp",
+     "        unsigned diff = difference(user.username, credentials.username) |\n"
+     "                        difference(user.password, credentials.password);\n"
+     "        accepted |= diff == 0;",
+     "        accepted |= user.username == credentials.username &&\n"
+     "                    user.password == credentials.password;", "ch03", None),
+    # chapter 04
+    ("connection refused answered as host unreachable (the errno -> REP mapping)",
+     "04-request/dial.cpp",
+     "case ECONNREFUSED:\n            return ReplyCode::ConnectionRefused;",
+     "case ECONNREFUSED:\n            return ReplyCode::HostUnreachable;", "ch04", None),
+    ("BND is the destination, not the real local address of the outgoing connection",
+     "04-request/connect.cpp",
+     "send_reply(client, ReplyCode::Succeeded, address_from(bound));",
+     "send_reply(client, ReplyCode::Succeeded, request->destination);", "ch04", None),
+    # chapter 05
+    ("no half-close: the relay stops at the first EOF",
+     "05-relay/relay.cpp",
+     "::shutdown(fds[d->to], SHUT_WR);\n                d->shut = true;",
+     "failed = true;  // mutant\n                break;", "ch05", None),
+    # chapter 06
+    ("SOCKS4 answered with VN 04 (the reply's VN is 00)",
+     "06-full-server/socks4.cpp",
+     "Bytes out{0x00, static_cast<std::uint8_t>(code),",
+     "Bytes out{0x04, static_cast<std::uint8_t>(code),", "ch06", "Socks4|Ncat|Curl"),
+    ("BIND accepts a peer from any host, not only the expected one",
+     "06-full-server/bind.cpp",
+     "            allowed_peers.empty() ||\n",
+     "            true ||\n", "ch06", "Bind"),
+    ("UDP datagrams accepted from any host, not only the client's",
+     "06-full-server/udp_relay.cpp",
+     "if (!same_host(peer, from)) {",
+     "if (from.size == 0) {", "ch06", "Udp"),
+    ("UDP datagrams with FRAG != 0 relayed instead of dropped",
+     "06-full-server/udp_relay.cpp",
+     "header.fragment != 0) {",
+     "header.fragment == 0xFF) {", "ch06", "Udp"),
+]
