@@ -73,6 +73,7 @@ BindOutcome serve_bind(const Config& config, const Fd& client, const SocketAddre
         Fd connection(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&incoming.storage),
                                 &incoming.size, SOCK_CLOEXEC));
         if (!connection) continue;
+        // BEGIN SOLUTION ch06: accept only a peer from the expected host (any host when DST was 0.0.0.0) that the rules allow, else log "BIND: refused", close it and keep waiting; then the second reply with the peer's address
         bool expected_host =
             allowed_peers.empty() ||
             std::any_of(allowed_peers.begin(), allowed_peers.end(),
@@ -89,6 +90,7 @@ BindOutcome serve_bind(const Config& config, const Fd& client, const SocketAddre
         outcome.code = ReplyCode::Succeeded;
         outcome.detail = "peer " + incoming.to_string();
         return outcome;
+        // END SOLUTION
     }
 }
 

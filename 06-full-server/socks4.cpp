@@ -68,6 +68,7 @@ Parsed<Socks4Request> parse_socks4_request(ByteView bytes) {
 }
 
 Bytes serialize_socks4_reply(Socks4Reply code, const Address& bound) {
+    // BEGIN SOLUTION ch06: VN 00 (not 04), CD, DSTPORT and DSTIP of the bound address (IPv4 only; zeros otherwise): 8 bytes
     Bytes out{0x00, static_cast<std::uint8_t>(code), static_cast<std::uint8_t>(bound.port >> 8),
               static_cast<std::uint8_t>(bound.port & 0xFF)};
     if (bound.type == AddressType::IPv4) {
@@ -76,6 +77,7 @@ Bytes serialize_socks4_reply(Socks4Reply code, const Address& bound) {
         out.insert(out.end(), {0, 0, 0, 0});  // SOCKS4 can only say IPv4
     }
     return out;
+    // END SOLUTION
 }
 
 }  // namespace socks
