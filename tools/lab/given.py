@@ -1,16 +1,4 @@
-"""Tests of a chapter that may pass on that chapter's starter: they test code the starter
-gives (lab-only: tools/check-lab reads it). Every other test of the chapter must fail on
-the stubs, or it would give credit for nothing.
-"""
-
-GIVEN = {
-    "ch01": (),
-    "ch02": (),
-    "ch03": (),
-    "ch04": (),
-    "ch05": (),
-    "ch06": (),
-}
+"""Lab-only data for tools/check-lab."""
 
 # Lines the leak check (tools/check-lab) does not count as leaks although a stubbed region
 # has them too: idioms the given code uses for its own, different job.
