@@ -3,6 +3,7 @@
 // Try it: ./socks5-handshake, then `curl --socks5 127.0.0.1:1080 http://example.com/`.
 #include "cli.hpp"
 #include "handshake.hpp"
+#include "hang_up.hpp"
 #include "hexdump.hpp"
 #include "server.hpp"
 
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
             // [docs:handler]
             if (socks::negotiate_method(client, peer, /*require_password=*/false)) {
                 socks::dump_until_closed(client, peer);
+            } else {
+                socks::hang_up(client);  // refused: let the 05 FF reach the client
             }
             // [/docs:handler]
         });

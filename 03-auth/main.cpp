@@ -4,6 +4,7 @@
 // `curl --socks5 127.0.0.1:1080 --proxy-user alice:secret http://example.com/`.
 #include "auth.hpp"
 #include "cli.hpp"
+#include "hang_up.hpp"
 #include "hexdump.hpp"
 #include "server.hpp"
 
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
                                  // [docs:handler]
                                  if (socks::handshake(client, peer, users))
                                      socks::dump_until_closed(client, peer);
+                                 else
+                                     socks::hang_up(client);  // refused: the reply must arrive
                                  // [/docs:handler]
                              });
 }

@@ -1,9 +1,5 @@
 #include "connect.hpp"
 
-#include <sys/socket.h>
-
-#include <system_error>
-
 #include "dial.hpp"
 #include "log.hpp"
 
@@ -48,18 +44,6 @@ std::optional<Connected> serve_request(const Fd& client, const SocketAddress& pe
     log_info(what + ": succeeded via " + bound.to_string());
     return Connected{std::move(dialed.socket), request->destination};
     // [/docs:success]
-}
-
-void hang_up(const Fd& client, std::chrono::milliseconds linger) {
-    ::shutdown(client.get(), SHUT_WR);
-    set_receive_timeout(client, linger);
-    std::uint8_t discard[4096];
-    try {
-        while (read_some(client, discard) > 0) {
-        }
-    } catch (const std::system_error&) {
-        // A reset or the linger timeout: either way the session is over.
-    }
 }
 
 }  // namespace socks

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "hang_up.hpp"  // hang_up(): how chapter 04 ends every session
 #include "net.hpp"
 #include "request.hpp"
 
@@ -30,15 +31,5 @@ void send_reply(const Fd& client, ReplyCode code, const Address& bound = {});
 // (unless the request was unreadable), logs why, and returns nullopt.
 std::optional<Connected> serve_request(const Fd& client, const SocketAddress& peer,
                                        const RequestOptions& options = {});
-
-// Chapter 04's ending, after whatever reply was sent (there is no relay yet).
-// Closing a socket that still holds unread bytes sends RST instead of FIN, and
-// bytes often are unread: curl's HTTP request arrives right behind the CONNECT,
-// and after an unknown ATYP the rest of the request was never read. A client
-// that sees the reset may drop the reply (nc prints nothing; curl reports
-// "Connection reset by peer" instead of "Empty reply from server"). So: send
-// FIN first, then read and discard until the client closes too (or `linger`
-// passes in silence).
-void hang_up(const Fd& client, std::chrono::milliseconds linger = std::chrono::seconds(5));
 
 }  // namespace socks

@@ -4,6 +4,7 @@
 #include "auth.hpp"
 #include "cli.hpp"
 #include "connect.hpp"
+#include "hang_up.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv) {
@@ -18,10 +19,11 @@ int main(int argc, char** argv) {
 
     return socks::serve_main({listen},
                              [&users](const socks::Fd& client, const socks::SocketAddress& peer) {
-                                 if (!socks::handshake(client, peer, users)) return;
                                  // On success the target connection closes at the end of
-                                 // this statement: nothing relays yet.
-                                 socks::serve_request(client, peer);
+                                 // the serve_request statement: nothing relays yet. Every
+                                 // session, refused or not, ends with hang_up.
+                                 if (socks::handshake(client, peer, users))
+                                     socks::serve_request(client, peer);
                                  socks::hang_up(client);
                              });
 }

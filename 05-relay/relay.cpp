@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "connect.hpp"
+#include "hang_up.hpp"
 #include "log.hpp"
 
 namespace socks {
@@ -161,9 +162,11 @@ RelayResult relay(const Fd& client, const Fd& target, const RelayOptions& option
 void proxy_session(const Fd& client, const SocketAddress& peer, const Users& users) {
     auto started = std::chrono::steady_clock::now();
     auto user = handshake(client, peer, users);
-    if (!user) return;
-    auto connected = serve_request(client, peer, {});
-    if (!connected) return;
+    auto connected = user ? serve_request(client, peer, {}) : std::nullopt;
+    if (!connected) {
+        hang_up(client);  // refused: the 05 FF, 01 01 or failure reply must reach the client
+        return;
+    }
     RelayResult result = relay(client, connected->target);
     log_info(peer.to_string() + " CONNECT " + connected->destination.to_string() +
              " closed: " + std::to_string(result.client_to_target) + " bytes up, " +

@@ -88,5 +88,27 @@ TEST(HandshakeProgram, StopsCleanlyOnSigtermMidHandshake) {
     EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 
+// Every refusal with bytes already queued behind the refused message, as a
+// client that pipelines sends them. Closing with those bytes unread would make
+// the kernel send RST, and the reset can destroy the refusal on its way
+// (hang_up). 200 runs each: a lost reply shows up in some runs, not in all.
+TEST(HandshakeProgram, EveryRefusalArrivesWholeWhenBytesArePipelinedBehindIt) {
+    ServerProcess server(kProgram);
+    const std::pair<const char*, const char*> refusals[] = {
+        {"only USERNAME/PASSWORD offered",
+         "C> greeting: 05 01 02\nC> request: 05 01 00 01 7f 00 00 01 1f 90\n"
+         "S> method-selection: 05 ff\nS> (fin)"},
+        {"a SOCKS4 request (VER 04)",
+         "C> data: 04 01 1f 90 7f 00 00 01 00\nC> data: \"GET / HTTP/1.1\\r\\n\\r\\n\"\n"
+         "S> (fin)"},
+        {"NMETHODS 0", "C> greeting: 05 00\nC> request: 05 01 00 01 7f 00 00 01 1f 90\nS> (fin)"},
+    };
+    for (const auto& [what, text] : refusals) {
+        EXPECT_TRUE(
+            test::replay_repeatedly(test::parse_capture(text, what), server.endpoint(), 200))
+            << server.log();
+    }
+}
+
 }  // namespace
 }  // namespace socks

@@ -201,5 +201,29 @@ TEST(AuthProgramWithCurl, EmptyPasswordIsRefusedWhenTheAccountHasOne) {
     EXPECT_TRUE(server.wait_for_log("authentication failed for user 'alice'")) << server.log();
 }
 
+// As in chapter 02: each refusal with the client's next bytes already queued
+// behind it must arrive whole, followed by FIN, in every one of 200 runs.
+TEST(AuthProgram, EveryRefusalArrivesWholeWhenBytesArePipelinedBehindIt) {
+    ServerProcess server(kProgram, {"--user", "alice:secret"});
+    const std::pair<const char*, const char*> refusals[] = {
+        {"only NO AUTHENTICATION offered",
+         "C> greeting: 05 01 00\nC> request: 05 01 00 01 7f 00 00 01 1f 90\n"
+         "S> method-selection: 05 ff\nS> (fin)"},
+        {"wrong password",
+         "C> greeting: 05 01 02\nC> auth: 01 05 \"alice\" 05 \"wrong\"\n"
+         "C> request: 05 01 00 01 7f 00 00 01 1f 90\n"
+         "S> method-selection: 05 02\nS> auth-status: 01 01\nS> (fin)"},
+        {"auth VER 05 instead of 01",
+         "C> greeting: 05 01 02\nC> auth: 05 05 \"alice\" 06 \"secret\"\n"
+         "C> request: 05 01 00 01 7f 00 00 01 1f 90\n"
+         "S> method-selection: 05 02\nS> auth-status: 01 01\nS> (fin)"},
+    };
+    for (const auto& [what, text] : refusals) {
+        EXPECT_TRUE(
+            test::replay_repeatedly(test::parse_capture(text, what), server.endpoint(), 200))
+            << server.log();
+    }
+}
+
 }  // namespace
 }  // namespace socks

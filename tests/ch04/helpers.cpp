@@ -54,8 +54,7 @@ Users users_from_flags(const std::vector<std::string>& flags) {
 
 ConnectionHandler chapter04_handler(const Users& users) {
     return [users](const Fd& client, const SocketAddress& peer) {
-        if (!handshake(client, peer, users)) return;
-        serve_request(client, peer);
+        if (handshake(client, peer, users)) serve_request(client, peer);
         hang_up(client);
     };
 }

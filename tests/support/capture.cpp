@@ -108,7 +108,7 @@ std::string describe(const CaptureStep& step) {
         case CaptureStep::Kind::ClientShutdown:
             return "C> (shutdown)";
         case CaptureStep::Kind::ServerCloses:
-            return "S> (close)";
+            return step.fin_only ? "S> (fin)" : "S> (close)";
         default:
             break;
     }
@@ -124,8 +124,11 @@ std::string describe(const CaptureStep& step) {
 
 class Replayer {
   public:
-    Replayer(const Capture& capture, Split split, std::uint16_t target_port)
-        : capture_(capture), split_(split) {
+    // `server_port`: where the server listens, for the failure's reproduce line
+    // (0: a handler on a socket pair, so the reader's own program stands in).
+    Replayer(const Capture& capture, Split split, std::uint16_t target_port,
+             std::uint16_t server_port = 0)
+        : capture_(capture), split_(split), server_port_(server_port) {
         for (CaptureStep& step : capture_.steps) {
             if (step.target_port_at) {
                 step.bytes[*step.target_port_at] = static_cast<std::uint8_t>(target_port >> 8);
@@ -191,8 +194,15 @@ class Replayer {
                     try {
                         n = read_some(client, extra);
                     } catch (const std::system_error& e) {
-                        // A close with unread bytes in the server's buffer arrives as a reset.
-                        if (e.code().value() == ECONNRESET) break;
+                        // A close with unread bytes in the server's buffer arrives as a
+                        // reset, which may destroy the server's last reply in transit.
+                        if (e.code().value() == ECONNRESET && !step.fin_only) break;
+                        if (e.code().value() == ECONNRESET) {
+                            return fail(
+                                "expected the server to close with FIN, but it reset the "
+                                "connection (it closed with client bytes unread; see "
+                                "hang_up in 02-handshake/hang_up.hpp)");
+                        }
                         return fail(std::string("expected the server to close, but ") + e.what());
                     }
                     if (n != 0) {
@@ -243,14 +253,20 @@ class Replayer {
         for (std::string line; std::getline(lines, line);)
             result << "    " << line << "\n";
         if (step_ != nullptr) result << "  >> " << describe(*step_) << "\n";
-        result << "  reproduce: printf '" << printf_escaped(sent_)
-               << "' | nc -q 2 127.0.0.1 1080 | xxd"
-               << (split_ == Split::ByteByByte ? "   (the test sent one byte per write)" : "");
+        result << "  reproduce: printf '" << printf_escaped(sent_) << "' | nc -N 127.0.0.1 "
+               << (server_port_ != 0 ? std::to_string(server_port_) : std::string("1080"))
+               << " | xxd";
+        if (server_port_ == 0) {
+            result << "   (against the chapter's program on 127.0.0.1:1080; the test ran the "
+                      "handler on a socket pair)";
+        }
+        if (split_ == Split::ByteByByte) result << "   (the test sent one byte per write)";
         return result;
     }
 
     Capture capture_;  // a copy, with {target-port} filled in
     Split split_;
+    std::uint16_t server_port_;
     const CaptureStep* step_ = nullptr;
     std::string transcript_;
     Bytes sent_;
@@ -282,9 +298,10 @@ Capture parse_capture(const std::string& text, const std::string& file) {
         rest.remove_prefix(2);
         while (rest.starts_with(' '))
             rest.remove_prefix(1);
-        if (rest == "(shutdown)" || rest == "(close)") {
+        if (rest == "(shutdown)" || rest == "(close)" || (!client && rest == "(fin)")) {
             step.kind =
                 client ? CaptureStep::Kind::ClientShutdown : CaptureStep::Kind::ServerCloses;
+            step.fin_only = rest == "(fin)";
             capture.steps.push_back(step);
             continue;
         }
@@ -364,7 +381,19 @@ testing::AssertionResult replay(const Capture& capture, const ConnectionHandler&
 testing::AssertionResult replay(const Capture& capture, const Endpoint& server, Split split,
                                 std::uint16_t target_port) {
     Fd client = connect_client(server);
-    return Replayer(capture, split, target_port).run(client);
+    return Replayer(capture, split, target_port, server.port).run(client);
+}
+
+testing::AssertionResult replay_repeatedly(const Capture& capture, const Endpoint& server, int runs,
+                                           std::uint16_t target_port) {
+    for (int run = 1; run <= runs; ++run) {
+        auto result = replay(capture, server, Split::Coalesced, target_port);
+        if (!result) {
+            return testing::AssertionFailure()
+                   << "run " << run << " of " << runs << ": " << result.message();
+        }
+    }
+    return testing::AssertionSuccess();
 }
 
 Bytes hex(std::string_view text) {

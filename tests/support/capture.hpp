@@ -8,7 +8,9 @@
 //   C> data: "GET / HTTP/1.1\r\n"     quoted text may stand for bytes
 //   C> request: 05 01 00 01 7f 00 00 01 {target-port}   the port of the test's own target
 //   C> (shutdown)                     the client shuts down its write side
-//   S> (close)                        the server closes the connection
+//   S> (close)                        the server closes the connection (FIN, or a reset)
+//   S> (fin)                          the server closes with FIN, never a reset, so
+//                                     every byte it sent is sure to arrive
 #pragma once
 
 #include <gtest/gtest.h>
@@ -29,6 +31,7 @@ struct CaptureStep {
     std::string name;                           // "greeting", "reply", ...
     Bytes bytes;                                // for Sends
     std::vector<bool> chosen;                   // per byte: true where the server picks the value
+    bool fin_only = false;                      // ServerCloses: "(fin)", a reset fails
     std::optional<std::size_t> target_port_at;  // where {target-port} stands in `bytes`
     int line = 0;
 };
@@ -74,6 +77,12 @@ testing::AssertionResult replay(const Capture& capture, const ConnectionHandler&
 // The same against a running server (for example a chapter's program).
 testing::AssertionResult replay(const Capture& capture, const Endpoint& server,
                                 Split split = Split::AsRecorded, std::uint16_t target_port = 0);
+// Replays `capture` against `server` `runs` times, each on a new connection
+// with every client byte in one write (Split::Coalesced: the bytes behind a
+// refused message are already there when the server refuses). Fails with the
+// first run that differs, and says which run it was.
+testing::AssertionResult replay_repeatedly(const Capture& capture, const Endpoint& server, int runs,
+                                           std::uint16_t target_port = 0);
 // Whether the capture needs a target_port.
 bool uses_target_port(const Capture& capture);
 
