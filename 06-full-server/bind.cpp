@@ -35,6 +35,12 @@ BindOutcome serve_bind(const Config& config, const Fd& client, const SocketAddre
         Resolved resolved = resolve_with_map(config, expected);
         if (resolved.addresses.empty()) return fail(resolved.failure, resolved.detail);
         allowed_peers = resolved.addresses;
+        for (const SocketAddress& address : allowed_peers) {
+            if (is_own_listener(config, address)) {
+                return fail(ReplyCode::NotAllowedByRuleset,
+                            address.to_string() + " is this server's own listening address");
+            }
+        }
     }
     std::string rule;
     RuleInput request{&peer, Command::Bind, &expected,
