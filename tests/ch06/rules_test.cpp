@@ -145,6 +145,17 @@ TEST(RuleParse, RejectsBadTermsNamingThem) {
              {"cmd=ping", "cmd=ping"},
              {"color=red", "color"},
              {"to=127.0.0.1 bogus", "bogus"},
+             // Mistyped networks and old inet_aton spellings: never a host name.
+             {"to=127.0.0.0/33", "to=127.0.0.0/33"},
+             {"to=127.0.0.01", "to=127.0.0.01"},
+             {"to=127.0.0.0/", "to=127.0.0.0/"},
+             {"to=127.0.0.0/8,::1", "to=127.0.0.0/8,::1"},
+             {"to=127.1", "to=127.1"},
+             {"to=::ffff:127.0.0.0/8", "to=::ffff:127.0.0.0/8"},
+             {"to=0x7f000001", "to=0x7f000001"},
+             {"to=0177.0.0.1", "to=0177.0.0.1"},
+             {"to=exa mple.com", "mple.com"},
+             {"to=a..b", "to=a..b"},
          }) {
         try {
             Rule::parse(false, c.text);
