@@ -2,6 +2,10 @@
 // each: loops through the server itself, UDP caches that grow, log injection,
 // BIND under descriptor exhaustion, and pressure from one client.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cstring>
+#include <thread>
 
 #include <cstdio>
 #include <string>
@@ -124,6 +128,40 @@ TEST(SecurityUdp, TwoHundredThousandUniqueNamesDoNotGrowTheServer) {
     const long ended = rss_kib(proxy.pid());
     EXPECT_LT(ended - before, 8 * 1024) << "after the association: " << ended << " KiB";
     std::printf("[ figures ] after the association ended: RSS %ld KiB\n", ended);
+}
+
+// ---- BIND under descriptor exhaustion ------------------------------------------------
+
+// A peer waits in BIND's backlog while the server has no descriptor to
+// accept it with: accept() fails with EMFILE at once, and a loop that polls
+// again without waiting burns a whole core for up to --bind-timeout.
+TEST(SecurityBind, OutOfDescriptorsBindBacksOffInsteadOfSpinning) {
+    ServerProcess proxy(kServer, {"--bind-timeout", "30"});
+    Session control = socks5(proxy.endpoint(), request_ipv4("0.0.0.0", 0, 0x02));
+    ASSERT_EQ(control.reply, 0x00) << proxy.log();
+    rlimit normal{};
+    ASSERT_EQ(::prlimit(proxy.pid(), RLIMIT_NOFILE, nullptr, &normal), 0) << std::strerror(errno);
+    rlimit low{4, normal.rlim_max};  // below every descriptor it has open: no new one
+    ASSERT_EQ(::prlimit(proxy.pid(), RLIMIT_NOFILE, &low, nullptr), 0) << std::strerror(errno);
+    Fd peer = test::connect_client({"127.0.0.1", control.bound.port}, 10s);
+    // A measurement over 2 s, not a synchronisation.
+    const double cpu_before = cpu_seconds(proxy.pid());
+    const auto start = Clock::now();
+    std::this_thread::sleep_for(2s);
+    const auto elapsed = since(start);
+    const double cpu_used = cpu_seconds(proxy.pid()) - cpu_before;
+    EXPECT_LT(cpu_used, 0.2 * static_cast<double>(elapsed.count()) / 1000.0 + 0.05)
+        << "BIND used " << cpu_used << " s of CPU in " << elapsed.count()
+        << " ms while out of descriptors: its accept loop spins";
+    std::printf("[ figures ] BIND out of descriptors: %.3f s CPU over %lld ms\n", cpu_used,
+                static_cast<long long>(elapsed.count()));
+    EXPECT_TRUE(proxy.wait_for_log("BIND: accept: Too many open files", 5s)) << proxy.log();
+    // Descriptors again: the waiting peer is accepted, the second reply comes.
+    ASSERT_EQ(::prlimit(proxy.pid(), RLIMIT_NOFILE, &normal, nullptr), 0);
+    Reply second = read_reply(control.socket);
+    EXPECT_EQ(second.code, 0x00) << proxy.log();
+    write_all(peer, std::string_view("relayed"));
+    EXPECT_EQ(read_up_to(control.socket, 7), (Bytes{'r', 'e', 'l', 'a', 'y', 'e', 'd'}));
 }
 
 }  // namespace
