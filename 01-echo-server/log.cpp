@@ -55,7 +55,7 @@ std::string printable(std::string_view text) {
     std::string out;
     for (char c : text) {
         auto byte = static_cast<unsigned char>(c);
-        if (byte > 0x20 && byte < 0x7f && c != '"' && c != '\\') {
+        if (byte > 0x20 && byte < 0x7f && c != '"' && c != '\\' && c != '=') {
             out += c;
         } else {
             char escaped[8];

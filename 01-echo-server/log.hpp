@@ -27,8 +27,8 @@ inline void log_error(std::string_view message) {
 }
 
 // Text a client chose (a domain name, a user name), made safe to log: bytes
-// outside printable ASCII, spaces, quotes and backslashes become \xNN, so a
-// client cannot forge log lines or break the key=value format.
+// outside printable ASCII, spaces, quotes, backslashes and '=' become \xNN, so
+// a client cannot forge log lines or fields, or break the key=value format.
 std::string printable(std::string_view text);
 
 // "0.042s": how long a session lasted, for close lines.

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "log.hpp"
+
 namespace socks {
 
 namespace {
@@ -46,7 +48,8 @@ Resolved resolve(const Address& destination) {
     // once instead of asking a DNS server.
     if (ends_with_label(destination.domain, "invalid")) {
         result.failure = ReplyCode::HostUnreachable;
-        result.detail = "resolve " + destination.domain + ": a .invalid name never resolves";
+        result.detail =
+            "resolve " + printable(destination.domain) + ": a .invalid name never resolves";
         return result;
     }
     addrinfo hints{};
@@ -58,7 +61,7 @@ Resolved resolve(const Address& destination) {
     int status = ::getaddrinfo(destination.domain.c_str(), port.c_str(), &hints, &list);
     if (status != 0) {
         result.failure = ReplyCode::HostUnreachable;
-        result.detail = "resolve " + destination.domain + ": " + ::gai_strerror(status);
+        result.detail = "resolve " + printable(destination.domain) + ": " + ::gai_strerror(status);
         return result;
     }
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(list, ::freeaddrinfo);

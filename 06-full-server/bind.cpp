@@ -35,6 +35,12 @@ BindOutcome serve_bind(const Config& config, const Fd& client, const SocketAddre
         Resolved resolved = resolve_with_map(config, expected);
         if (resolved.addresses.empty()) return fail(resolved.failure, resolved.detail);
         allowed_peers = resolved.addresses;
+        for (const SocketAddress& address : allowed_peers) {
+            if (is_own_listener(config, address)) {
+                return fail(ReplyCode::NotAllowedByRuleset,
+                            address.to_string() + " is this server's own listening address");
+            }
+        }
     }
     std::string rule;
     RuleInput request{&peer, Command::Bind, &expected,
@@ -52,16 +58,23 @@ BindOutcome serve_bind(const Config& config, const Fd& client, const SocketAddre
              listening.to_string());
 
     auto deadline = std::chrono::steady_clock::now() + config.bind_timeout;
+    bool out_of_descriptors = false;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             return fail(ReplyCode::HostUnreachable, "nobody connected within the bind timeout");
         }
+        // While accept() fails for want of descriptors, the peer stays in the
+        // backlog and the listener stays readable: watch only the client, for
+        // 100 ms, before trying again (as chapter 01's accept loop does).
         pollfd fds[2] = {{listener.get(), POLLIN, 0}, {client.get(), POLLIN, 0}};
-        int ready = ::poll(fds, 2, static_cast<int>(left.count()));
+        int ready = out_of_descriptors
+                        ? ::poll(&fds[1], 1, static_cast<int>(std::min<long>(left.count(), 100)))
+                        : ::poll(fds, 2, static_cast<int>(left.count()));
         if (ready < 0 && errno != EINTR) throw_errno("poll");
-        if (ready <= 0) continue;
+        if (out_of_descriptors && ready == 0) fds[0].revents = POLLIN;  // time to try again
+        if (ready < 0 || (ready == 0 && !out_of_descriptors)) continue;
         if (fds[1].revents != 0) {
             // The client may send nothing between the two replies: anything
             // (or its EOF) ends the BIND.
@@ -72,7 +85,18 @@ BindOutcome serve_bind(const Config& config, const Fd& client, const SocketAddre
         incoming.size = sizeof incoming.storage;
         Fd connection(::accept4(listener.get(), reinterpret_cast<sockaddr*>(&incoming.storage),
                                 &incoming.size, SOCK_CLOEXEC));
-        if (!connection) continue;
+        if (!connection) {
+            int error = errno;
+            bool exhausted =
+                error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+            if (exhausted && !out_of_descriptors) {  // one line per episode
+                log_warn(peer.to_string() + " BIND: accept: " + std::strerror(error) +
+                         "; retrying every 100 ms");
+            }
+            out_of_descriptors = exhausted;
+            continue;
+        }
+        out_of_descriptors = false;
         // BEGIN SOLUTION ch06: accept only a peer from the expected host (any host when DST was 0.0.0.0) that the rules allow, else log "BIND: refused", close it and keep waiting; then the second reply with the peer's address
         bool expected_host =
             allowed_peers.empty() ||

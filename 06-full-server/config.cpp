@@ -1,9 +1,13 @@
 #include "config.hpp"
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include "cli.hpp"
@@ -80,18 +84,43 @@ bool is_loopback_host(const std::string& host) {
 }
 
 void load_users_file(const std::string& path, Users& users) {
+    // Every way this can go wrong stops the server: a users file that yields
+    // no account would otherwise start it with no authentication at all.
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0) {
+        throw std::invalid_argument(path + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(status.st_mode)) throw std::invalid_argument(path + ": not a regular file");
+    if (status.st_mode & S_IWOTH) {
+        throw std::invalid_argument(path + ": writable by every user (anyone could add an " +
+                                    "account); chmod o-w it");
+    }
     std::ifstream in(path);
-    if (!in) throw std::invalid_argument("cannot read " + path);
+    if (!in) throw std::invalid_argument(path + ": " + std::strerror(errno));
+    std::set<std::string> names;
     std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        auto first = line.find_first_not_of(" \t");
+    int number = 1;
+    for (; std::getline(in, line); ++number) {
+        auto where = [&] { return path + ":" + std::to_string(number) + ": "; };
+        if (number == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // a UTF-8 BOM
+        // Spaces around a line are not part of the name or the password.
+        auto first = line.find_first_not_of(" \t\r");
         if (first == std::string::npos || line[first] == '#') continue;
+        line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+        std::string name = line.substr(0, line.find(':'));
+        if (!names.insert(name).second) {
+            throw std::invalid_argument(where() + "user '" + printable(name) +
+                                        "' again (each name once)");
+        }
         try {
             users.add_from_option(line);
         } catch (const std::invalid_argument& error) {
-            throw std::invalid_argument(path + ":" + std::to_string(number) + ": " + error.what());
+            throw std::invalid_argument(where() + error.what());
         }
+    }
+    if (in.bad()) throw std::invalid_argument(path + ": " + std::strerror(errno));
+    if (names.empty()) {
+        throw std::invalid_argument(path + ": no accounts (the file is empty or only comments)");
     }
 }
 

@@ -17,6 +17,9 @@ namespace socks {
 
 struct Config {
     std::vector<Endpoint> listen;  // default 127.0.0.1:1080
+    // The real listening addresses (port 0 resolved), filled in by main once
+    // the server listens: destinations that are these are refused (a loop).
+    std::vector<SocketAddress> listening;
     Users users;
     Rules rules;
     std::vector<SocketAddress> outgoing;  // --outgoing-address (at most one per family)

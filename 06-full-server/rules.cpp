@@ -49,6 +49,30 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
     return static_cast<std::uint16_t>(value);
 }
 
+// A host name as DNS writes it: labels of letters, digits, '-' and '_', up
+// to 63 bytes each. The last label must not be a number ("127.1", "127.0.0.01",
+// "0x7f000001"): the resolver reads those as IPv4 addresses in the old
+// inet_aton spellings, so as a name rule they would silently never match.
+// Anything with '/' or ':' was meant as a network and did not parse as one.
+bool is_host_name(const std::string& host) {
+    if (host.size() > 253) return false;
+    std::string_view rest = host, label;
+    while (!rest.empty()) {
+        auto dot = rest.find('.');
+        label = rest.substr(0, dot);
+        if (label.empty() || label.size() > 63) return false;
+        for (char c : label) {
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+        }
+        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+        if (dot != std::string_view::npos && rest.empty()) return false;
+    }
+    bool decimal = label.find_first_not_of("0123456789") == std::string_view::npos;
+    bool hex = label.starts_with("0x") &&
+               label.find_first_not_of("0123456789abcdef", 2) == std::string_view::npos;
+    return !decimal && !hex;
+}
+
 }  // namespace
 
 std::optional<Network> Network::parse(std::string_view text) {
@@ -127,6 +151,11 @@ Rule Rule::parse(bool allow, const std::string& text) {
                 while (host.starts_with('.'))
                     host.erase(0, 1);
                 if (host.empty()) throw std::invalid_argument("to=" + value + ": empty host name");
+                if (!is_host_name(host)) {
+                    throw std::invalid_argument(
+                        "to=" + value +
+                        ": not a network (10.0.0.0/8, ::1/128), an address or a host name");
+                }
                 rule.to_host = host;
             }
         } else if (key == "port") {

@@ -40,23 +40,38 @@ std::string reply_text(int reply) {
     return text;
 }
 
-// --trace: prints every message the earlier chapters' functions read or send.
-class TraceObserver : public MessageObserver {
+// Sees every message the earlier chapters' functions read or send: keeps the
+// user name a client tried (the handshake returns it only on success, and the
+// operator wants to know who failed), and with --trace prints each message.
+class SessionObserver : public MessageObserver {
   public:
-    explicit TraceObserver(std::string peer) : peer_(std::move(peer)) {
+    SessionObserver(std::string peer, bool trace) : peer_(std::move(peer)), trace_(trace) {
         set_message_observer(this);
     }
-    ~TraceObserver() override { set_message_observer(nullptr); }
+    ~SessionObserver() override { set_message_observer(nullptr); }
+    SessionObserver(const SessionObserver&) = delete;
+    SessionObserver& operator=(const SessionObserver&) = delete;
+
     void on_message(bool from_client, const char* name, ByteView bytes) override {
-        if (auto kind = message_kind(name)) {
+        auto kind = message_kind(name);
+        if (!kind) return;
+        // RFC 1929: VER ULEN UNAME PLEN PASSWD. Only the name is kept.
+        if (from_client && *kind == MessageKind::UserPass && bytes.size() >= 2 &&
+            bytes.size() >= 2u + bytes[1]) {
+            tried_user_.emplace(reinterpret_cast<const char*>(bytes.data()) + 2, bytes[1]);
+        }
+        if (trace_) {
             std::string text = format_trace(peer_, from_client, *kind, bytes);
             text.pop_back();  // log() ends the line itself
             log_info("trace " + text);
         }
     }
+    const std::optional<std::string>& tried_user() const { return tried_user_; }
 
   private:
     std::string peer_;
+    bool trace_;
+    std::optional<std::string> tried_user_;
 };
 
 }  // namespace
@@ -89,8 +104,7 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
                                                               const SocketAddress& peer,
                                                               AccessRecord& record) {
     auto started = std::chrono::steady_clock::now();
-    std::optional<TraceObserver> trace;
-    if (config_.trace) trace.emplace(peer.to_string());
+    SessionObserver observer(config_.trace ? peer.to_string() : std::string(), config_.trace);
     // Until its request is read, a client has --handshake-timeout in all: the
     // socket is shut down then, however slowly the bytes were trickling in.
     auto deadline = deadlines_.arm(client, config_.handshake_timeout.count() > 0
@@ -134,6 +148,8 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
             };
             if (!config_.users.empty()) {
                 // SOCKS4 has no password: with --user set, it would be a way around it.
+                record.command = command_name(request->command);
+                record.target = request->destination.to_string();
                 reply(ReplyCode::NotAllowedByRuleset, {});
                 record.note = "SOCKS4 has no password, and --user is set";
                 request.reset();
@@ -151,6 +167,8 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
             };
         } else {
             record.note = "handshake failed";
+            // The name tried, marked so that it is never taken for a login.
+            if (observer.tried_user()) record.user = "tried:" + printable(*observer.tried_user());
         }
     } else {
         record.note = "closed before sending anything";

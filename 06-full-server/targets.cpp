@@ -1,6 +1,10 @@
 #include "targets.hpp"
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cstring>
 
 namespace socks {
 
@@ -12,6 +16,28 @@ bool is_this_host(const SocketAddress& address) {
     static const auto any4 = Network::parse("0.0.0.0/32");  // matches ::ffff:0.0.0.0 too
     static const auto any6 = Network::parse("::/128");
     return any4->contains(address) || any6->contains(address);
+}
+
+// Any address of this host: loopback, or one an interface has now.
+bool is_local_address(const SocketAddress& address) {
+    static const auto v4_loopback = Network::parse("127.0.0.0/8");
+    static const auto v6_loopback = Network::parse("::1/128");
+    if (v4_loopback->contains(address) || v6_loopback->contains(address)) return true;
+    ifaddrs* interfaces = nullptr;
+    if (::getifaddrs(&interfaces) != 0) return true;  // cannot tell: assume the worst
+    bool found = false;
+    for (ifaddrs* i = interfaces; i != nullptr && !found; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr) continue;
+        int family = i->ifa_addr->sa_family;
+        if (family != AF_INET && family != AF_INET6) continue;
+        SocketAddress local;
+        local.size = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+        std::memcpy(&local.storage, i->ifa_addr, local.size);
+        auto network = Network::parse(local.host());
+        found = network && network->contains(address);
+    }
+    ::freeifaddrs(interfaces);
+    return found;
 }
 
 Resolved resolve_or_map(const Config& config, const Address& destination) {
@@ -40,6 +66,19 @@ Resolved resolve_with_map(const Config& config, const Address& destination) {
     return result;
 }
 
+bool is_own_listener(const Config& config, const SocketAddress& destination) {
+    for (const SocketAddress& listener : config.listening) {
+        if (listener.port() != destination.port()) continue;
+        if (is_this_host(listener)) {
+            if (is_local_address(destination)) return true;
+            continue;
+        }
+        auto network = Network::parse(listener.host());  // one address; mapped forms too
+        if (network && network->contains(destination)) return true;
+    }
+    return false;
+}
+
 bool is_unspecified(const Address& address) {
     if (address.type == AddressType::DomainName) return address.domain == "0";
     std::size_t size = address.type == AddressType::IPv4 ? 4 : 16;
@@ -59,6 +98,14 @@ Dialed dial_allowed(const Config& config, const SocketAddress& peer, Command com
         return result;
     }
     result.code = ReplyCode::NotAllowedByRuleset;
+    // A name with one address that is this server is a loop attempt, whatever
+    // its other addresses: refused as a whole, before any rule.
+    for (const SocketAddress& candidate : resolved.addresses) {
+        if (is_own_listener(config, candidate)) {
+            result.detail = candidate.to_string() + " is this server's own listening address";
+            return result;
+        }
+    }
     for (const SocketAddress& candidate : resolved.addresses) {
         std::string rule;
         RuleInput input{&peer, command, &destination, &candidate, destination.port};

@@ -17,6 +17,13 @@ Resolved resolve_with_map(const Config& config, const Address& destination);
 Dialed dial_allowed(const Config& config, const SocketAddress& peer, Command command,
                     const Address& destination);
 
+// True when connecting (or sending) to `destination` would reach one of this
+// server's own listening sockets (Config::listening): the server would be its
+// own client, and one connection could nest sessions until every slot is
+// taken. A wildcard listener (0.0.0.0, ::) is every local address with its
+// port, 127.0.0.0/8 and ::1 included.
+bool is_own_listener(const Config& config, const SocketAddress& destination);
+
 // 0.0.0.0, ::, or the domain "0" (PySocks' UDP ASSOCIATE): "any address".
 bool is_unspecified(const Address& address);
 

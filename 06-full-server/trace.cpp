@@ -177,10 +177,11 @@ std::string format_trace(const std::string& peer, bool from_client, MessageKind 
         }
         if (field.size > shown) hex += "...";
         if (field.size == 0 && field.name == "PASSWD") hex = "** ";
-        char line[160];
-        std::snprintf(line, sizeof line, "    %-27s %-10s %s\n", hex.c_str(), field.name.c_str(),
-                      field.meaning.c_str());
-        out += line;
+        // The meaning has no length limit (a 255-byte name escapes to 1 KiB):
+        // only the two columns before it are formatted into a fixed buffer.
+        char columns[64];
+        std::snprintf(columns, sizeof columns, "    %-27s %-10s ", hex.c_str(), field.name.c_str());
+        out += columns + field.meaning + "\n";
     }
     return out;
 }

@@ -1,13 +1,15 @@
 #include "udp_relay.hpp"
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
-#include <map>
-#include <set>
+#include <list>
+#include <unordered_map>
 #include <vector>
 
 #include "datagram.hpp"
@@ -44,10 +46,81 @@ bool same_host(const SocketAddress& a, const SocketAddress& b) {
     return network && network->contains(b);
 }
 
+using Clock = std::chrono::steady_clock;
+
+// A cache with a size limit and a lifetime per entry: one association may
+// name any number of destinations, and its memory must not grow with them.
+// Full, it forgets the entry used least recently.
+template <typename Value>
+class BoundedCache {
+  public:
+    BoundedCache(std::size_t capacity, Clock::duration lifetime)
+        : capacity_(capacity), lifetime_(lifetime) {}
+
+    // The value, unless absent or older than the lifetime (then forgotten).
+    const Value* find(const std::string& key, Clock::time_point now) {
+        auto found = entries_.find(key);
+        if (found == entries_.end()) return nullptr;
+        if (now - found->second.stored > lifetime_) {
+            order_.erase(found->second.place);
+            entries_.erase(found);
+            return nullptr;
+        }
+        order_.splice(order_.end(), order_, found->second.place);  // used just now
+        return &found->second.value;
+    }
+    // Stores (or refreshes) `key`; its lifetime starts again.
+    void put(const std::string& key, Value value, Clock::time_point now) {
+        if (auto found = entries_.find(key); found != entries_.end()) {
+            found->second.value = std::move(value);
+            found->second.stored = now;
+            order_.splice(order_.end(), order_, found->second.place);
+            return;
+        }
+        while (!entries_.empty() && entries_.size() >= capacity_) {
+            entries_.erase(order_.front());
+            order_.pop_front();
+        }
+        order_.push_back(key);
+        entries_.emplace(key, Entry{std::move(value), now, std::prev(order_.end())});
+    }
+    std::size_t size() const { return entries_.size(); }
+
+  private:
+    struct Entry {
+        Value value;
+        Clock::time_point stored;
+        std::list<std::string>::iterator place;  // in order_
+    };
+    std::size_t capacity_;
+    Clock::duration lifetime_;
+    std::list<std::string> order_;  // least recently used first
+    std::unordered_map<std::string, Entry> entries_;
+};
+
+// Names resolved once per association, each for a minute (a DNS answer may
+// change), at most 256 of them. Only successful lookups are kept: an IP
+// literal costs nothing to "resolve", and a failed or denied name would let a
+// client fill the cache with names it made up.
+constexpr std::size_t kNamesCached = 256;
+constexpr auto kNameLifetime = std::chrono::seconds(60);
+// Replies are accepted from a destination for two minutes after the client
+// last sent to it (RFC 4787's shortest UDP mapping timeout), from at most
+// 1024 destinations at once.
+constexpr std::size_t kContactedKept = 1024;
+constexpr auto kContactedLifetime = std::chrono::seconds(120);
+
+// Returns the heap's free pages to the kernel when an association ends: its
+// buffers were freed, but glibc keeps freed memory for reuse by default.
+struct TrimHeapOnExit {
+    ~TrimHeapOnExit() { ::malloc_trim(0); }
+};
+
 }  // namespace
 
 UdpStats serve_udp_associate(const Config& config, const Fd& client, const SocketAddress& peer,
                              const Address& client_hint, const ReplySender& reply) {
+    TrimHeapOnExit trim;  // declared first: runs after every buffer below is freed
     UdpStats stats;
     // The association as a whole: only a deny rule that matches without a
     // destination refuses it (--deny cmd=udp); each datagram is checked later.
@@ -68,9 +141,9 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
     std::optional<SocketAddress> client_udp;
     std::uint16_t expected_port = client_hint.port;
 
-    Fd out4, out6;                          // the targets' side, one per family
-    std::set<std::string> contacted;        // replies are accepted only from these
-    std::map<std::string, Resolved> names;  // resolved once per association
+    Fd out4, out6;  // the targets' side, one per family
+    BoundedCache<bool> contacted(kContactedKept, kContactedLifetime);  // replies only from these
+    BoundedCache<Resolved> names(kNamesCached, kNameLifetime);
     std::vector<std::uint8_t> buffer(65536);
 
     auto drop = [&](const std::string& why) {
@@ -128,14 +201,24 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
                         observer->on_message(true, "udp-datagram", datagram);
                     }
                     const Address& to = header.destination;
+                    auto now = Clock::now();
                     std::string name_key = to.to_string();
-                    auto cached = names.find(name_key);
-                    if (cached == names.end()) {
-                        cached = names.emplace(name_key, resolve_with_map(config, to)).first;
+                    Resolved resolved;
+                    bool was_cached = false;
+                    if (to.type == AddressType::DomainName) {
+                        if (const Resolved* cached = names.find(name_key, now)) {
+                            resolved = *cached;
+                            was_cached = true;
+                        }
                     }
+                    if (!was_cached) resolved = resolve_with_map(config, to);
                     const SocketAddress* target = nullptr;
                     std::string rule;
-                    for (const SocketAddress& candidate : cached->second.addresses) {
+                    for (const SocketAddress& candidate : resolved.addresses) {
+                        if (is_own_listener(config, candidate)) {
+                            rule = "this server's own listening address";
+                            continue;
+                        }
                         RuleInput input{&peer, Command::UdpAssociate, &to, &candidate, to.port};
                         if (config.rules.allows(input, &rule)) {
                             target = &candidate;
@@ -143,10 +226,13 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
                         }
                     }
                     if (target == nullptr) {
-                        drop(cached->second.addresses.empty()
-                                 ? cached->second.detail
+                        drop(resolved.addresses.empty()
+                                 ? resolved.detail
                                  : "to " + to.to_string() + " denied by rule '" + rule + "'");
                     } else {
+                        if (to.type == AddressType::DomainName && !was_cached) {
+                            names.put(name_key, resolved, now);
+                        }
                         Fd& out = target->family() == AF_INET ? out4 : out6;
                         if (!out) {
                             const SocketAddress* local = outgoing_for(config, target->family());
@@ -155,7 +241,7 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
                         ByteView data = datagram.subspan(header.size);
                         if (::sendto(out.get(), data.data(), data.size(), 0, target->get(),
                                      target->size) >= 0) {
-                            contacted.insert(key_of(*target));
+                            contacted.put(key_of(*target), true, now);
                             ++stats.datagrams_up;
                             stats.bytes_up += data.size();
                         } else {
@@ -173,7 +259,7 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
             ssize_t n = ::recvfrom(fds[i].fd, buffer.data(), buffer.size(), MSG_DONTWAIT,
                                    reinterpret_cast<sockaddr*>(&from.storage), &from.size);
             if (n < 0) continue;
-            if (!client_udp || !contacted.contains(key_of(from))) {
+            if (!client_udp || contacted.find(key_of(from), Clock::now()) == nullptr) {
                 drop("from " + from.to_string() + ", which the client never sent to");
                 continue;
             }

@@ -1,6 +1,7 @@
 // The command line and the users file, parsed in-process: what each flag
 // sets, and which values are refused before anything starts.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <stdexcept>
 
@@ -54,6 +55,66 @@ TEST(UsersFile, AMalformedLineIsNamedByFileAndLine) {
     }
     Users users;
     EXPECT_THROW(load_users_file("/nonexistent/ch06-users", users), std::invalid_argument);
+}
+
+// "what" of the error load_users_file throws, or "" when it accepted the file.
+std::string users_file_error(const std::string& path) {
+    Users users;
+    try {
+        load_users_file(path, users);
+    } catch (const std::invalid_argument& error) {
+        return error.what();
+    }
+    return "";
+}
+
+// A users file that yields no account must not start a server without
+// authentication: every such file is a startup error naming the file.
+TEST(UsersFile, NoAccountsIsAnErrorNotAnOpenServer) {
+    for (const char* text : {"", "# only a comment\n\n   # another\n", "\n\n"}) {
+        TempFile file(text);
+        std::string error = users_file_error(file.path());
+        EXPECT_NE(error.find(file.path()), std::string::npos) << "'" << text << "': " << error;
+        EXPECT_NE(error.find("no accounts"), std::string::npos) << error;
+        EXPECT_EQ(std::get<int>(parse({"--users-file", file.path()})), 2);
+    }
+    std::string directory = testing::TempDir();
+    EXPECT_NE(users_file_error(directory).find("not a regular file"), std::string::npos);
+    EXPECT_EQ(std::get<int>(parse({"--users-file", directory})), 2);
+}
+
+TEST(UsersFile, ADuplicateNameIsNamedByFileAndLine) {
+    TempFile file("alice:one\nbob:x\nalice:two\n");
+    std::string error = users_file_error(file.path());
+    EXPECT_NE(error.find(file.path() + ":3"), std::string::npos) << error;
+    EXPECT_NE(error.find("alice"), std::string::npos) << error;
+}
+
+// Anyone on the machine could add an account to a world-writable file: refused.
+TEST(UsersFile, AWorldWritableFileIsRefused) {
+    TempFile file("alice:secret\n");
+    ASSERT_EQ(::chmod(file.path().c_str(), 0666), 0);
+    std::string error = users_file_error(file.path());
+    EXPECT_NE(error.find("writable by every user"), std::string::npos) << error;
+    ASSERT_EQ(::chmod(file.path().c_str(), 0640), 0);
+    EXPECT_EQ(users_file_error(file.path()), "");
+}
+
+// A BOM (Windows editors write one) and spaces around a line are not part of
+// the name or the password.
+TEST(UsersFile, ABomAndSurroundingSpacesAreNoPartOfTheAccount) {
+    TempFile file(
+        "\xEF\xBB\xBF"
+        "alice:secret  \n"
+        "  \tbob:pw\r\n");
+    Users users;
+    load_users_file(file.path(), users);
+    EXPECT_TRUE(users.check({"alice", "secret"}));
+    EXPECT_TRUE(users.check({"bob", "pw"}));
+    EXPECT_FALSE(
+        users.check({"\xEF\xBB\xBF"
+                     "alice",
+                     "secret"}));
 }
 
 TEST(ParseConfig, EveryFlagSetsItsField) {

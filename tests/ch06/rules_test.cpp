@@ -5,7 +5,9 @@
 
 #include <stdexcept>
 
+#include "config.hpp"
 #include "rules.hpp"
+#include "targets.hpp"
 
 namespace socks {
 namespace {
@@ -143,6 +145,17 @@ TEST(RuleParse, RejectsBadTermsNamingThem) {
              {"cmd=ping", "cmd=ping"},
              {"color=red", "color"},
              {"to=127.0.0.1 bogus", "bogus"},
+             // Mistyped networks and old inet_aton spellings: never a host name.
+             {"to=127.0.0.0/33", "to=127.0.0.0/33"},
+             {"to=127.0.0.01", "to=127.0.0.01"},
+             {"to=127.0.0.0/", "to=127.0.0.0/"},
+             {"to=127.0.0.0/8,::1", "to=127.0.0.0/8,::1"},
+             {"to=127.1", "to=127.1"},
+             {"to=::ffff:127.0.0.0/8", "to=::ffff:127.0.0.0/8"},
+             {"to=0x7f000001", "to=0x7f000001"},
+             {"to=0177.0.0.1", "to=0177.0.0.1"},
+             {"to=exa mple.com", "mple.com"},
+             {"to=a..b", "to=a..b"},
          }) {
         try {
             Rule::parse(false, c.text);
@@ -312,6 +325,34 @@ TEST(NormalizeHost, LowerCaseWithoutTrailingDots) {
     EXPECT_EQ(normalize_host(""), "");
     EXPECT_EQ(normalize_host("."), "");
     EXPECT_EQ(normalize_host("LocalHost"), "localhost");
+}
+
+// ---- loops: the server's own listening addresses -------------------------------
+
+// A destination that is one of the server's listeners, in any spelling, is
+// the server itself; a wildcard listener is every local address with its port.
+TEST(OwnListener, EverySpellingOfAListenerIsTheServerItself) {
+    Config config;
+    config.listening = {ip("127.0.0.1", 1080), ip("::1", 1081)};
+    EXPECT_TRUE(is_own_listener(config, ip("127.0.0.1", 1080)));
+    EXPECT_TRUE(is_own_listener(config, ip("::ffff:127.0.0.1", 1080)));
+    EXPECT_TRUE(is_own_listener(config, ip("::1", 1081)));
+    EXPECT_FALSE(is_own_listener(config, ip("127.0.0.1", 1081)));  // other port
+    EXPECT_FALSE(is_own_listener(config, ip("127.0.0.2", 1080)));  // other host
+    EXPECT_FALSE(is_own_listener(config, ip("::1", 1080)));
+}
+
+TEST(OwnListener, AWildcardListenerIsEveryLocalAddressWithItsPort) {
+    for (const char* any : {"0.0.0.0", "::"}) {
+        Config config;
+        config.listening = {ip(any, 1080)};
+        for (const char* local : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.9"}) {
+            EXPECT_TRUE(is_own_listener(config, ip(local, 1080))) << any << " / " << local;
+        }
+        EXPECT_FALSE(is_own_listener(config, ip("127.0.0.1", 1081))) << any;
+        // 192.0.2.0/24 is documentation-only: no interface has it.
+        EXPECT_FALSE(is_own_listener(config, ip("192.0.2.1", 1080))) << any;
+    }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -120,5 +121,15 @@ class CountingTarget {
 
 // Close with RST instead of FIN (SO_LINGER 0) when `socket` is closed.
 void reset_on_close(const Fd& socket);
+
+// ---- UDP ----------------------------------------------------------------------
+// A UDP socket bound to `ip` (port chosen by the kernel), reads time out after 5 s.
+Fd udp_on(const char* ip);
+// The SOCKS5 reply's BND (an IPv4 address) as a socket address.
+SocketAddress ipv4_address(const std::array<std::uint8_t, 16>& ip, std::uint16_t port);
+// RSV RSV FRAG=0 ATYP=01 target, then `data`.
+Bytes udp_datagram_to(const SocketAddress& target, const std::string& data);
+// One datagram's payload, "" on timeout.
+std::string receive_text(const Fd& socket);
 
 }  // namespace socks::faults

@@ -211,45 +211,6 @@ TEST(SecurityAuthentication, Socks4IsRefusedWhenAUserIsConfigured) {
 
 // ---- UDP: only the client's own address ------------------------------------------
 
-Fd udp_on(const char* ip) {
-    Fd socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    ::inet_pton(AF_INET, ip, &address.sin_addr);
-    if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
-        throw_errno("bind");
-    set_receive_timeout(socket, 5s);
-    return socket;
-}
-
-SocketAddress ipv4_address(const std::array<std::uint8_t, 16>& ip, std::uint16_t port) {
-    SocketAddress address;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
-    v4->sin_family = AF_INET;
-    std::memcpy(&v4->sin_addr, ip.data(), 4);
-    v4->sin_port = htons(port);
-    address.size = sizeof(sockaddr_in);
-    return address;
-}
-
-Bytes udp_datagram_to(const SocketAddress& target, const std::string& data) {
-    Bytes out{0x00, 0x00, 0x00, 0x01};
-    auto* v4 = reinterpret_cast<const sockaddr_in*>(&target.storage);
-    std::uint32_t ip = ntohl(v4->sin_addr.s_addr);
-    for (int shift = 24; shift >= 0; shift -= 8)
-        out.push_back(static_cast<std::uint8_t>(ip >> shift));
-    out.push_back(static_cast<std::uint8_t>(target.port() >> 8));
-    out.push_back(static_cast<std::uint8_t>(target.port() & 0xFF));
-    out.insert(out.end(), data.begin(), data.end());
-    return out;
-}
-
-std::string receive_text(const Fd& socket) {
-    std::uint8_t buffer[2048];
-    ssize_t n = ::recv(socket.get(), buffer, sizeof buffer, 0);
-    return n > 0 ? std::string(buffer, buffer + n) : std::string();
-}
-
 TEST(SecurityUdp, DatagramsAreAcceptedOnlyFromTheAuthenticatedClient) {
     ServerProcess proxy(kServer, {"--user", "alice:" + kPassword, "--log-level", "debug"});
     Fd target = udp_on("127.0.0.1");
