@@ -2,6 +2,9 @@
 // the hex dump of what the client sends after the handshake.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <system_error>
+
 #include "capture.hpp"
 #include "handshake_support.hpp"
 #include "process.hpp"
@@ -85,6 +88,14 @@ TEST(HandshakeProgram, StopsCleanlyOnSigtermMidHandshake) {
     ServerProcess server(kProgram);
     Fd stuck = test::connect_client(server.endpoint());
     write_all(stuck, test::hex("05"));
+    // Mid-handshake for real: the server waits for the rest of the greeting (a handler
+    // that gave up, or a stub that threw, would have closed the connection by now).
+    set_receive_timeout(stuck, 300ms);
+    std::uint8_t byte[1];
+    EXPECT_THROW(read_some(stuck, byte), std::system_error)
+        << "the server closed the connection after 1 byte of a greeting; it must wait for the "
+           "rest. Log:\n"
+        << server.log();
     EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 

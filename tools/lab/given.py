@@ -9,4 +9,6 @@ IDIOMS = {
     # Server::run_session's catch-all, which every handler relies on.
     "} catch (const std::exception& error) {",
     'log_warn(peer.to_string() + ": " + error.what());',
+    # Passing a nested parser's error on (parse_request, parse_udp_header).
+    "if (auto* error = std::get_if<ParseError>(&address)) return *error;",
 }
