@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "log.hpp"
+#include "server.hpp"
 
 namespace socks {
 
@@ -24,10 +25,12 @@ void echo_session(const Fd& client, const SocketAddress& peer) {
         }
         // [/docs:echo-loop]
     } catch (const std::exception& error) {
-        log_warn(peer.to_string() + ": " + error.what());
+        // On Ctrl-C the server resets every open session: that error is expected.
+        if (!stopping()) log_warn(peer.to_string() + ": " + error.what());
     }
     log_info(peer.to_string() + " closed: echoed " + std::to_string(total) + " bytes in " +
-             format_seconds(std::chrono::steady_clock::now() - started));
+             format_seconds(std::chrono::steady_clock::now() - started) +
+             (stopping() ? " (cut: the server is stopping)" : ""));
     // END SOLUTION
 }
 

@@ -173,7 +173,9 @@ Fd listen_tcp(const Endpoint& endpoint, int backlog) {
         }
         return fd;
     }
-    throw_errno(failed_call, last_error);
+    // "bind 127.0.0.1:1080: Address already in use": which address, not only why.
+    std::string call = std::string(failed_call) + " " + to_string(endpoint);
+    throw_errno(call.c_str(), last_error);
 }
 
 Fd connect_tcp(const Endpoint& endpoint) {
@@ -206,15 +208,20 @@ std::size_t read_some(const Fd& socket, std::span<std::uint8_t> buffer) {
     }
 }
 
-bool read_exact(const Fd& socket, std::span<std::uint8_t> buffer) {
+bool read_exact(const Fd& socket, std::span<std::uint8_t> buffer, std::size_t* received) {
     // BEGIN SOLUTION ch01: fill `buffer` completely with read_some(), however the bytes arrive; return false if the peer closes first
     std::size_t done = 0;
+    bool complete = true;
     while (done < buffer.size()) {
         std::size_t n = read_some(socket, buffer.subspan(done));
-        if (n == 0) return false;
+        if (n == 0) {
+            complete = false;
+            break;
+        }
         done += n;
     }
-    return true;
+    if (received != nullptr) *received = done;
+    return complete;
     // END SOLUTION
 }
 

@@ -77,8 +77,9 @@ Fd connect_tcp(const Endpoint& endpoint);
 // and throws ETIMEDOUT when a receive timeout set below expires.
 std::size_t read_some(const Fd& socket, std::span<std::uint8_t> buffer);
 // Fills `buffer` completely, however the bytes arrive. Returns false if the peer
-// closed first (the bytes read so far are then in the front of `buffer`).
-bool read_exact(const Fd& socket, std::span<std::uint8_t> buffer);
+// closed first (the bytes read so far are then in the front of `buffer`, and
+// `*received`, when given, says how many there are).
+bool read_exact(const Fd& socket, std::span<std::uint8_t> buffer, std::size_t* received = nullptr);
 // Sends every byte, however many send() calls it takes. Never raises SIGPIPE.
 void write_all(const Fd& socket, ByteView bytes);
 void write_all(const Fd& socket, std::string_view text);

@@ -110,6 +110,7 @@ void Server::end_sessions() {
     }
     // Cutting every session still running: a reset (not a FIN) wakes its
     // blocking calls, and tells its client the transfer was cut, not complete.
+    stopping_ = true;
     for (int fd : sessions_)
         abort_connection(fd);
     all_done_.wait(lock, [this] { return threads_ == 0; });
@@ -168,12 +169,26 @@ void Server::start_session(Fd client, const SocketAddress& peer) {
     all_done_.notify_all();
 }
 
+namespace {
+thread_local const std::atomic<bool>* t_stopping = nullptr;  // the session's server's flag
+}  // namespace
+
+bool stopping() {
+    return t_stopping != nullptr && *t_stopping;
+}
+
 void Server::run_session(Fd client, SocketAddress peer) {
+    t_stopping = &stopping_;
     try {
         handler_(client, peer);
     } catch (const std::exception& error) {
-        log_warn(peer.to_string() + ": " + error.what());
+        if (stopping()) {
+            log_info(peer.to_string() + ": cut by the server's stop (" + error.what() + ")");
+        } else {
+            log_warn(peer.to_string() + ": " + error.what());
+        }
     }
+    t_stopping = nullptr;  // a pool may run another server's session in this thread
     std::lock_guard lock(mutex_);
     sessions_.erase(client.get());
     client = Fd();  // close while holding the lock: stop() never shuts down a reused number

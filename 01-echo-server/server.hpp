@@ -2,6 +2,7 @@
 // thread running the chapter's handler, repeat until asked to stop.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -68,9 +69,15 @@ class Server {
 
     mutable std::mutex mutex_;
     std::condition_variable all_done_;
-    std::set<int> sessions_;  // descriptors of live sessions, to shut down on stop
+    std::set<int> sessions_;  // descriptors of live sessions, to reset on stop
+    std::atomic<bool> stopping_{false};
     std::size_t threads_ = 0;
 };
+
+// In a session's thread: true once the session's server has begun to stop and
+// cut its connection (with a reset). The session's next socket error is then
+// expected, not a fault worth a warning.
+bool stopping();
 
 // What every chapter's main does: print "listening on HOST:PORT" (flushed at
 // once), serve until SIGINT or SIGTERM, then return exit status 0.

@@ -67,10 +67,12 @@ std::variant<Message, ParseError> read_message(const Fd& socket, Parser parse, B
         if (auto* error = std::get_if<ParseError>(&parsed)) return std::move(*error);
         std::size_t have = bytes.size();
         bytes.resize(have + std::get<NeedMore>(parsed).bytes);
-        if (!read_exact(socket, std::span(bytes).subspan(have))) {
-            return ParseError{
-                "connection closed after " + std::to_string(have) + " bytes of " + "a message",
-                std::nullopt};
+        std::size_t received = 0;
+        if (!read_exact(socket, std::span(bytes).subspan(have), &received)) {
+            std::size_t got = have + received;  // the partial read counts too
+            return ParseError{"connection closed after " + std::to_string(got) +
+                                  (got == 1 ? " byte" : " bytes") + " of a message",
+                              std::nullopt};
         }
     }
     // END SOLUTION

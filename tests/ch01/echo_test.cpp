@@ -80,6 +80,37 @@ TEST(EchoServer, StopsCleanlyOnSigtermWithASessionOpen) {
     EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 
+// What docs/01-echo-server.md promises for Ctrl-C with sessions open: each is
+// cut (the client sees a reset), logs its close line without a warning, then
+// the server logs "stopped" and exits with 0.
+TEST(EchoServer, CtrlCCutsOpenSessionsWithoutWarnings) {
+    ServerProcess server(kProgram);
+    Fd first = test::connect_client(server.endpoint());
+    Fd second = test::connect_client(server.endpoint());
+    ASSERT_TRUE(server.wait_for_log(" connected", 10s, 2)) << server.log();
+    EXPECT_EQ(server.stop(SIGINT), 0) << server.log();
+    std::string log = server.log();
+    EXPECT_EQ(log.find(" WARN "), std::string::npos) << log;
+    std::size_t cut = 0;
+    for (auto at = log.find("(cut: the server is stopping)"); at != std::string::npos;
+         at = log.find("(cut: the server is stopping)", at + 1))
+        ++cut;
+    EXPECT_EQ(cut, 2u) << log;
+    EXPECT_NE(log.find(" INFO stopped\n"), std::string::npos) << log;
+    std::uint8_t byte;
+    EXPECT_THROW(read_some(first, std::span(&byte, 1)), std::system_error)
+        << "the client of a cut session must see a reset, not a clean end";
+}
+
+TEST(EchoServer, APortClashNamesTheAddress) {
+    ServerProcess first(kProgram);
+    auto second = test::run_command({test::program_path(kProgram), "--listen", first.proxy()});
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_NE(second.err.find("bind " + first.proxy() + ": Address already in use"),
+              std::string::npos)
+        << second.err;
+}
+
 TEST(EchoServer, StopsCleanlyOnSigint) {
     ServerProcess server(kProgram);
     EXPECT_EQ(server.stop(SIGINT), 0) << server.log();

@@ -192,7 +192,19 @@ TEST(ReadMessage, PeerClosingMidGreetingIsAnError) {
     auto greeting = read_message<Greeting>(server, parse_greeting, bytes);
     const auto* error = std::get_if<ParseError>(&greeting);
     ASSERT_NE(error, nullptr);
-    EXPECT_NE(error->reason.find("closed"), std::string::npos) << error->reason;
+    // 2 bytes were asked for and came, then 2 more, of which 1 came: 3 in all.
+    EXPECT_EQ(error->reason, "connection closed after 3 bytes of a message");
+}
+
+TEST(ReadMessage, ALoneVersionByteIsCountedWhenThePeerCloses) {
+    auto [client, server] = socket_pair();
+    write_all(client, hex("05"));  // docs/02-handshake.md, exercise 2
+    client = Fd();
+    Bytes bytes;
+    auto greeting = read_message<Greeting>(server, parse_greeting, bytes);
+    const auto* error = std::get_if<ParseError>(&greeting);
+    ASSERT_NE(error, nullptr);
+    EXPECT_EQ(error->reason, "connection closed after 1 byte of a message");
 }
 
 // --- format_hexdump ---------------------------------------------------------

@@ -98,7 +98,7 @@ const BadGreeting kBadGreetings[] = {
      "C> greeting: 05 03 99 21 10\nS> method-selection: 05 ff\nS> (close)",
      "no acceptable method: client offered [99 21 10]"},
     {"TruncatedThenClientCloses", "C> greeting: 05 02 00\nC> (shutdown)\nS> (close)",
-     "connection closed after 2 bytes"},
+     "connection closed after 3 bytes of a message"},
 };
 
 void PrintTo(const BadGreeting& row, std::ostream* out) {

@@ -122,7 +122,8 @@ TEST(RequestProgram, ATruncatedRequestEndsTheSessionWithoutAReply) {
     Answer answer = test::read_until_close(client);
     EXPECT_TRUE(answer.bytes.empty()) << describe(answer);
     EXPECT_TRUE(answer.closed) << describe(answer);
-    EXPECT_TRUE(server.wait_for_log("bad request: connection closed after 4 bytes", 5s))
+    EXPECT_TRUE(
+        server.wait_for_log("bad request: connection closed after 6 bytes of a message", 5s))
         << server.log();
     expect_still_serving(server, target.port());
 }
