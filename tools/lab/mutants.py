@@ -90,7 +90,7 @@ MUTANTS = [
     ("UDP datagrams accepted from any host, not only the client's",
      "06-full-server/udp_relay.cpp",
      "if (!same_host(peer, from)) {",
-     "if (from.size == 0) {", "ch06", "Udp"),
+     "if (!same_host(peer, from) && from.size == 0) {", "ch06", "Udp"),
     ("UDP datagrams with FRAG != 0 relayed instead of dropped",
      "06-full-server/udp_relay.cpp",
      "header.fragment != 0) {",
