@@ -28,13 +28,14 @@ MUTANTS = [
     ("the method is not chosen from the client's offer",
      "02-handshake/handshake.cpp",
      "return greeting.offers(wanted) ? wanted : Method::NoAcceptable;",
-     "return wanted;", "ch02", None),
+     "(void)greeting;  // mutant\n    return wanted;", "ch02", None),
     # chapter 03
     ("NO AUTHENTICATION picked when the client offers it, even though a password is required",
      "02-handshake/handshake.cpp",
      "Method wanted = require_password ? Method::UsernamePassword : Method::NoAuthentication;",
-     "Method wanted = greeting.offers(Method::NoAuthentication) ? Method::NoAuthentication\n"
-     "                                                           : Method::UsernamePassword;",
+     "Method wanted = require_password && !greeting.offers(Method::NoAuthentication)\n"
+     "                        ? Method::UsernamePassword\n"
+     "                        : Method::NoAuthentication;",
      "ch03", None),
     ("the RFC 1929 reply starts with 05 instead of 01",
      "03-auth/auth.cpp",
@@ -53,8 +54,8 @@ MUTANTS = [
      "        unsigned diff = difference(user.username, credentials.username) |\n"
      "                        difference(user.password, credentials.password);\n"
      "        accepted |= diff == 0;",
-     "        accepted |= user.username == credentials.username &&\n"
-     "                    user.password == credentials.password;", "ch03", None),
+     "        accepted |= (difference(user.username, credentials.username) == 0) &\n"
+     "                    (user.password == credentials.password);", "ch03", None),
     # chapter 04
     ("connection refused answered as host unreachable (the errno -> REP mapping)",
      "04-request/dial.cpp",
@@ -89,7 +90,7 @@ MUTANTS = [
     ("UDP datagrams accepted from any host, not only the client's",
      "06-full-server/udp_relay.cpp",
      "if (!same_host(peer, from)) {",
-     "if (from.size == 0) {", "ch06", "Udp"),
+     "if (!same_host(peer, from) && from.size == 0) {", "ch06", "Udp"),
     ("UDP datagrams with FRAG != 0 relayed instead of dropped",
      "06-full-server/udp_relay.cpp",
      "header.fragment != 0) {",
