@@ -72,6 +72,25 @@ std::optional<SocketAddress> parse_ip(const std::string& text, std::uint16_t por
     return std::nullopt;
 }
 
+// /proc/PID/cmdline shows the arguments to every local user: once parsed,
+// the passwords of --user NAME:PASSWORD (and --user=NAME:PASSWORD) are
+// overwritten in place with '*', as microsocks does. (They were visible from
+// the start until here; --users-file never shows them.)
+void hide_passwords(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        char* value = nullptr;
+        if (std::strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+            value = argv[++i];
+        } else if (std::strncmp(argv[i], "--user=", 7) == 0) {
+            value = argv[i] + 7;
+        }
+        if (char* colon = value ? std::strchr(value, ':') : nullptr) {
+            for (char* c = colon + 1; *c != '\0'; ++c)
+                *c = '*';
+        }
+    }
+}
+
 }  // namespace
 
 bool is_loopback_host(const std::string& host) {
@@ -247,6 +266,7 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
 
     config.listen = {Endpoint{"127.0.0.1", 1080}};
     if (auto status = cli.parse(argc, argv)) return *status;
+    hide_passwords(argc, argv);
     if (version) {
         std::printf("socks5-server %s\n", SOCKS_VERSION);
         return 0;

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <cstdio>
@@ -221,6 +223,24 @@ TEST(SecurityDefaults, TcpKeepaliveIsOnByDefault) {
             << sockets.out << sockets.err;
         EXPECT_EQ(sockets.out.find("keepalive") != std::string::npos, on) << sockets.out;
     }
+}
+
+// ---- --user secrets ------------------------------------------------------------------
+
+// Every local user can read /proc/PID/cmdline: once parsed, a --user password
+// is overwritten there. (It still logs in.)
+TEST(SecurityCredentials, AUserPasswordIsHiddenFromTheCommandLine) {
+    auto echo = test::echo_target();
+    const std::string password = "Zq8-cmdline-Pw";
+    ServerProcess proxy(kServer, {"--user", "alice:" + password, "--user=bob:" + password});
+    std::ifstream file("/proc/" + std::to_string(proxy.pid()) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_NE(cmdline.find("alice:"), std::string::npos) << cmdline;
+    EXPECT_EQ(cmdline.find(password), std::string::npos) << "the password is in /proc/PID/cmdline";
+    EXPECT_EQ(cmdline.find("Zq8"), std::string::npos);
+    Session session = socks5(proxy.endpoint(), request_ipv4("127.0.0.1", echo.port()),
+                             Credentials{"alice", password});
+    EXPECT_EQ(session.reply, 0x00) << proxy.log();
 }
 
 }  // namespace
