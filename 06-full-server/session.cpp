@@ -221,7 +221,8 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
                         serve_udp_associate(config_, client, peer, request->destination, reply);
                     record.up = udp.bytes_up;
                     record.down = udp.bytes_down;
-                    record.note = std::to_string(udp.datagrams_up) + " datagrams up, " +
+                    record.note = std::to_string(udp.datagrams_up) +
+                                  (udp.datagrams_up == 1 ? " datagram up, " : " datagrams up, ") +
                                   std::to_string(udp.datagrams_down) + " down, " +
                                   std::to_string(udp.dropped) + " dropped, " + udp.ended;
                     break;
