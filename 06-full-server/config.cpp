@@ -72,6 +72,25 @@ std::optional<SocketAddress> parse_ip(const std::string& text, std::uint16_t por
     return std::nullopt;
 }
 
+// /proc/PID/cmdline shows the arguments to every local user: once parsed,
+// the passwords of --user NAME:PASSWORD (and --user=NAME:PASSWORD) are
+// overwritten in place with '*', as microsocks does. (They were visible from
+// the start until here; --users-file never shows them.)
+void hide_passwords(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        char* value = nullptr;
+        if (std::strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+            value = argv[++i];
+        } else if (std::strncmp(argv[i], "--user=", 7) == 0) {
+            value = argv[i] + 7;
+        }
+        if (char* colon = value ? std::strchr(value, ':') : nullptr) {
+            for (char* c = colon + 1; *c != '\0'; ++c)
+                *c = '*';
+        }
+    }
+}
+
 }  // namespace
 
 bool is_loopback_host(const std::string& host) {
@@ -153,6 +172,13 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                    [&](const std::string& value) { config.rules.add(Rule::parse(true, value)); });
     cli.add_option("--deny", "RULE", "deny what RULE matches: reply 0x02 (repeatable)",
                    [&](const std::string& value) { config.rules.add(Rule::parse(false, value)); });
+    cli.add_flag("--deny-loopback",
+                 "deny every loopback destination, both families: the rules "
+                 "'to=127.0.0.0/8' and 'to=::1', here in the rule order",
+                 [&] {
+                     config.rules.add(Rule::parse(false, "to=127.0.0.0/8"));
+                     config.rules.add(Rule::parse(false, "to=::1"));
+                 });
     cli.add_option("--outgoing-address", "ADDR",
                    "make outgoing connections from this local IP address (one IPv4, one IPv6)",
                    [&](const std::string& value) {
@@ -179,8 +205,15 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
         "0: no limit)",
         [&](const std::string& value) { config.handshake_timeout = parse_seconds(value); });
     cli.add_option("--idle-timeout", "SECONDS",
-                   "end a relayed session after this long without traffic (default 0: never)",
+                   "end a relayed session or UDP association after this long without traffic "
+                   "(default 600; 0: never)",
                    [&](const std::string& value) { config.idle_timeout = parse_seconds(value); });
+    cli.add_option("--keepalive", "SECONDS",
+                   "TCP keepalive on client and target connections: first probe after SECONDS "
+                   "idle, then 6 more 10 s apart (default 60; 0: off)",
+                   [&](const std::string& value) {
+                       config.keepalive = std::chrono::seconds(parse_count(value));
+                   });
     cli.add_option(
         "--connect-timeout", "SECONDS",
         "time allowed for connecting to one destination address (default 10)",
@@ -233,6 +266,7 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
 
     config.listen = {Endpoint{"127.0.0.1", 1080}};
     if (auto status = cli.parse(argc, argv)) return *status;
+    hide_passwords(argc, argv);
     if (version) {
         std::printf("socks5-server %s\n", SOCKS_VERSION);
         return 0;
@@ -250,19 +284,20 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
     // Safe default: an open proxy on a reachable address is a gift to spammers.
     for (const Endpoint& where : config.listen) {
         if (is_loopback_host(where.host) || !config.users.empty() ||
-            config.rules.has_allow_rule()) {
+            !config.rules.lets_anyone_in()) {
             continue;
         }
         if (!config.allow_open_proxy) {
             std::fprintf(stderr,
                          "socks5-server: refusing to listen on %s with no --user and no --allow "
-                         "rule: anyone who can reach it could use it.\nAdd --user or --allow, or "
-                         "--allow-open-proxy if that is really what you want.\n",
+                         "rule limited by from=: anyone who can reach it could use it.\nAdd "
+                         "--user or --allow 'from=NETWORK ...', or --allow-open-proxy if that is "
+                         "really what you want.\n",
                          to_string(where).c_str());
             return 2;
         }
         log_warn("listening on " + to_string(where) +
-                 " as an OPEN proxy: no authentication and no --allow rule");
+                 " as an OPEN proxy: no authentication and no --allow rule limited by from=");
     }
     return config;
 }

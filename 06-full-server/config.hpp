@@ -26,7 +26,10 @@ struct Config {
     std::map<std::string, std::vector<SocketAddress>> hosts;  // --map, by normalised name
     std::size_t max_connections = 1000;
     std::chrono::milliseconds handshake_timeout{10'000};
-    std::chrono::milliseconds idle_timeout{0};  // 0: none
+    std::chrono::milliseconds idle_timeout{600'000};  // 0: none
+    // TCP keepalive on both sides of a session: the first probe after this
+    // long without traffic (then every 10 s, 6 times). 0: off.
+    std::chrono::seconds keepalive{60};
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds shutdown_grace{5'000};
     std::chrono::milliseconds bind_timeout{30'000};

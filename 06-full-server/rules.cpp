@@ -216,15 +216,36 @@ const Rule* Rules::first_match(const RuleInput& input) const {
     return nullptr;
 }
 
-bool Rules::allows(const RuleInput& input, std::string* matched) const {
+bool Rules::lets_anyone_in() const {
+    if (!has_allow_rule()) return true;  // the default allows
     for (const Rule& rule : rules_) {
-        if (rule.matches(input)) {
-            if (matched) *matched = rule.text;
-            return rule.allow;
-        }
+        if (rule.allow && (!rule.from || rule.from->prefix == 0)) return true;
     }
-    if (matched) *matched = "default";
-    return !has_allow_rule();
+    return false;
+}
+
+namespace {
+// 169.254.0.0/16 and fe80::/10: link-local, where clouds answer with their
+// instance metadata (credentials included) at 169.254.169.254.
+bool is_link_local(const SocketAddress& address) {
+    static const auto v4 = Network::parse("169.254.0.0/16");
+    static const auto v6 = Network::parse("fe80::/10");
+    return v4->contains(address) || v6->contains(address);
+}
+}  // namespace
+
+bool Rules::allows(const RuleInput& input, std::string* matched) const {
+    const Rule* rule = first_match(input);
+    if (matched) *matched = rule ? rule->text : "default";
+    bool allowed = rule ? rule->allow : !has_allow_rule();
+    // Link-local destinations pass only a rule that names them in to=: an
+    // "allow all" or a default allow does not reach the metadata service.
+    if (allowed && input.destination_address && is_link_local(*input.destination_address) &&
+        !(rule && rule->to_network && rule->to_network->contains(*input.destination_address))) {
+        if (matched) *matched = "default deny of link-local destinations (allow them with to=)";
+        return false;
+    }
+    return allowed;
 }
 
 }  // namespace socks

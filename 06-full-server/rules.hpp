@@ -57,8 +57,13 @@ class Rules {
     void add(Rule rule) { rules_.push_back(std::move(rule)); }
     bool empty() const { return rules_.empty(); }
     bool has_allow_rule() const;
+    // True when some client at any address may be allowed in: there is no
+    // --allow rule (the default allows), or one without a narrower from=.
+    bool lets_anyone_in() const;
     // The first matching rule decides. With no match: allowed, unless some
     // --allow rule exists (then only what is allowed explicitly may pass).
+    // Link-local destinations (169.254.0.0/16, fe80::/10: cloud metadata) are
+    // denied unless the deciding rule is an --allow whose to= contains them.
     // `matched` receives the deciding rule's text ("default" otherwise).
     bool allows(const RuleInput& input, std::string* matched = nullptr) const;
     // The first rule that matches, or nullptr.

@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -74,6 +76,17 @@ class SessionObserver : public MessageObserver {
     std::optional<std::string> tried_user_;
 };
 
+// TCP keepalive: a peer that vanished (powered off, a NAT that forgot the
+// connection) is found within idle + 6 x 10 s, and its session ends.
+void set_keepalive(const Fd& socket, std::chrono::seconds idle) {
+    if (idle.count() <= 0) return;
+    int on = 1, seconds = static_cast<int>(idle.count()), interval = 10, probes = 6;
+    ::setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof seconds);
+    ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
 }  // namespace
 
 // [docs:session-frames]
@@ -85,7 +98,9 @@ class SessionObserver : public MessageObserver {
 void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     auto started = std::chrono::steady_clock::now();
     AccessRecord record;
+    set_keepalive(client, config_.keepalive);
     if (std::optional<Fd> other_side = negotiate(client, peer, record)) {
+        set_keepalive(*other_side, config_.keepalive);
         RelayResult relayed;
         if (config_.splice_relay) {
             relayed = fast_relay(client, *other_side, {.idle_timeout = config_.idle_timeout});
@@ -206,7 +221,8 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
                         serve_udp_associate(config_, client, peer, request->destination, reply);
                     record.up = udp.bytes_up;
                     record.down = udp.bytes_down;
-                    record.note = std::to_string(udp.datagrams_up) + " datagrams up, " +
+                    record.note = std::to_string(udp.datagrams_up) +
+                                  (udp.datagrams_up == 1 ? " datagram up, " : " datagrams up, ") +
                                   std::to_string(udp.datagrams_down) + " down, " +
                                   std::to_string(udp.dropped) + " dropped, " + udp.ended;
                     break;

@@ -117,7 +117,7 @@ TEST(UdpAssociate, DatagramsFromAnotherHostOrPortAreDropped) {
     ASSERT_TRUE(test::receive_datagram(association.udp)) << proxy.log();
     EXPECT_EQ(echo.received(), 1);
     association.control = Fd();
-    EXPECT_TRUE(proxy.wait_for_log("1 datagrams up, 1 down, 2 dropped")) << proxy.log();
+    EXPECT_TRUE(proxy.wait_for_log("1 datagram up, 1 down, 2 dropped")) << proxy.log();
 }
 
 TEST(UdpAssociate, AFragmentIsDroppedAndTheAssociationLivesOn) {

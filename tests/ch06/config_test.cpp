@@ -190,6 +190,31 @@ TEST(ParseConfig, DefaultsAreSafe) {
     EXPECT_GT(config.max_connections, 0u);
     EXPECT_FALSE(config.trace);
     EXPECT_FALSE(config.allow_open_proxy);
+    // A silent session does not hold its slot forever, a vanished peer is found.
+    EXPECT_EQ(config.idle_timeout, std::chrono::minutes(10));
+    EXPECT_EQ(config.keepalive, std::chrono::seconds(60));
+}
+
+// Any --allow rule without a narrower from= lets anyone in, as no rule does:
+// on a reachable address that is an open proxy, refused without consent.
+TEST(ParseConfig, EveryAllowRuleThatLetsAnyoneInNeedsConsentOnAReachableAddress) {
+    for (std::vector<std::string> open : std::vector<std::vector<std::string>>{
+             {},
+             {"--allow", "all"},
+             {"--allow", "to=10.0.0.0/8"},
+             {"--allow", "from=0.0.0.0/0"},
+             {"--allow", "from=10.0.0.0/8", "--allow", "port=443"},
+         }) {
+        std::vector<std::string> words{"--listen", "0.0.0.0:0"};
+        words.insert(words.end(), open.begin(), open.end());
+        auto refused = parse(words);
+        ASSERT_TRUE(std::holds_alternative<int>(refused)) << words.size();
+        EXPECT_EQ(std::get<int>(refused), 2);
+        words.push_back("--allow-open-proxy");
+        EXPECT_TRUE(std::holds_alternative<Config>(parse(words)));
+    }
+    EXPECT_TRUE(std::holds_alternative<Config>(
+        parse({"--listen", "0.0.0.0:0", "--allow", "from=10.0.0.0/8 port=443"})));
 }
 
 TEST(ParseConfig, BadValuesExitWithStatus2) {

@@ -130,11 +130,14 @@ TEST(ListenProgram, AnOpenProxyOnAReachableAddressNeedsConsent) {
         EXPECT_EQ(open.stop(), 0) << open.log();
     }
     {
-        // Passwords or an --allow rule make it a closed proxy: no warning.
+        // Passwords, or --allow rules each limited by from=, make it a closed
+        // proxy: no warning. (An --allow without from= lets anyone in.)
         ServerProcess with_users(kServer, {"--listen", "0.0.0.0:0", "--user", "a:b"});
         EXPECT_EQ(with_users.stop(), 0) << with_users.log();
         EXPECT_EQ(with_users.log().find("OPEN"), std::string::npos) << with_users.log();
-        ServerProcess with_allow(kServer, {"--listen", "0.0.0.0:0", "--allow", "to=127.0.0.1"});
+        ServerProcess with_allow(
+            kServer, {"--listen", "0.0.0.0:0", "--allow", "from=127.0.0.0/8 to=127.0.0.1"});
+        EXPECT_EQ(with_allow.log().find("OPEN"), std::string::npos) << with_allow.log();
         EXPECT_EQ(with_allow.stop(), 0) << with_allow.log();
     }
 }
@@ -160,6 +163,7 @@ TEST(HelpProgram, HelpListsEveryFlagTheTestsUse) {
                                           "--max-connections",
                                           "--handshake-timeout",
                                           "--idle-timeout",
+                                          "--keepalive",
                                           "--connect-timeout",
                                           "--shutdown-grace",
                                           "--thread-stack",
@@ -171,7 +175,9 @@ TEST(HelpProgram, HelpListsEveryFlagTheTestsUse) {
                                           "--help"};
     // Flags with their own tests elsewhere (chapter 06 part 2: BIND and UDP;
     // tests/ch06-perf: the speed options).
-    const std::set<std::string> tested_elsewhere = {"--bind-timeout", "--spare-threads"};
+    // tests/faults/hardening_test.cpp: the hardening flags.
+    const std::set<std::string> tested_elsewhere = {"--bind-timeout", "--spare-threads",
+                                                    "--deny-loopback"};
     for (const std::string& flag : tested) {
         EXPECT_TRUE(listed.count(flag)) << flag << " is missing from --help:\n" << help.out;
     }
@@ -197,6 +203,7 @@ TEST(HelpProgram, EveryListedFlagIsAcceptedWithAGoodValue) {
         "--max-connections", "10",
         "--handshake-timeout", "5",
         "--idle-timeout", "30",
+        "--keepalive", "30",
         "--connect-timeout", "2",
         "--shutdown-grace", "1",
         "--thread-stack", "128",

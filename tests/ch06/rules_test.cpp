@@ -355,5 +355,27 @@ TEST(OwnListener, AWildcardListenerIsEveryLocalAddressWithItsPort) {
     }
 }
 
+// Link-local destinations (cloud metadata at 169.254.169.254) need an --allow
+// whose to= names them; the default and an "allow all" do not reach them.
+TEST(Rules, LinkLocalDestinationsAreDeniedUnlessAllowedByName) {
+    SocketAddress client = ip("127.0.0.1", 5555);
+    Address dst;
+    auto allowed = [&](const Rules& rules, const char* to) {
+        SocketAddress address = ip(to, 80);
+        return rules.allows({&client, Command::Connect, &dst, &address, 80});
+    };
+    Rules none, all, named;
+    all.add(Rule::parse(true, "all"));
+    named.add(Rule::parse(true, "to=169.254.0.0/16"));
+    named.add(Rule::parse(true, "to=fe80::/10"));
+    for (const char* meta : {"169.254.169.254", "::ffff:169.254.169.254", "fe80::1"}) {
+        EXPECT_FALSE(allowed(none, meta)) << meta;
+        EXPECT_FALSE(allowed(all, meta)) << meta;
+        EXPECT_TRUE(allowed(named, meta)) << meta;
+    }
+    EXPECT_TRUE(allowed(none, "127.0.0.1"));
+    EXPECT_TRUE(allowed(all, "10.1.2.3"));
+}
+
 }  // namespace
 }  // namespace socks

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <cstdio>
@@ -162,6 +164,83 @@ TEST(SecurityBind, OutOfDescriptorsBindBacksOffInsteadOfSpinning) {
     EXPECT_EQ(second.code, 0x00) << proxy.log();
     write_all(peer, std::string_view("relayed"));
     EXPECT_EQ(read_up_to(control.socket, 7), (Bytes{'r', 'e', 'l', 'a', 'y', 'e', 'd'}));
+}
+
+// ---- safer defaults -----------------------------------------------------------------
+
+// --deny-loopback covers both families: ::1, and names (localhost) whose
+// addresses are ::1, not only 127.0.0.0/8.
+TEST(SecurityDefaults, DenyLoopbackCoversBothFamilies) {
+    auto echo4 = test::echo_target("127.0.0.1");
+    auto echo6 = test::echo_target("::1");
+    ServerProcess proxy(kServer, {"--deny-loopback", "--map", "six.test=::1"});
+    for (const Bytes& request :
+         {request_ipv4("127.0.0.1", echo4.port()), request_ipv4("127.9.9.9", echo4.port()),
+          request_ipv6("::1", echo6.port()), request_ipv6("::ffff:127.0.0.1", echo4.port()),
+          request_domain("localhost", echo6.port()), request_domain("six.test", echo6.port())}) {
+        EXPECT_EQ(socks5(proxy.endpoint(), request).reply, 0x02) << test::to_hex(request);
+    }
+}
+
+// 169.254.169.254 answers with cloud credentials: denied by default, before
+// any packet is sent, in every spelling. (Only the denial is tested: an
+// allowed request would leave loopback.)
+TEST(SecurityDefaults, LinkLocalAndMetadataDestinationsAreDeniedByDefault) {
+    for (std::vector<std::string> args :
+         std::vector<std::vector<std::string>>{{}, {"--allow", "all"}}) {
+        args.insert(args.end(), {"--map", "metadata.test=169.254.169.254"});
+        ServerProcess proxy(kServer, args);
+        for (const Bytes& request :
+             {request_ipv4("169.254.169.254", 80), request_ipv6("::ffff:169.254.169.254", 80),
+              request_ipv6("fe80::1", 80), request_domain("metadata.test", 80)}) {
+            EXPECT_EQ(socks5(proxy.endpoint(), request).reply, 0x02) << test::to_hex(request);
+        }
+        EXPECT_TRUE(proxy.wait_for_log("default deny of link-local destinations", 5s, 4))
+            << proxy.log();
+    }
+}
+
+// TCP keepalive is on for the client's and the target's connection by
+// default (`ss -o` shows the keepalive timer), and off with --keepalive 0.
+TEST(SecurityDefaults, TcpKeepaliveIsOnByDefault) {
+    ASSERT_TRUE(test::have_program("ss"));
+    auto echo = test::echo_target();
+    for (bool on : {true, false}) {
+        ServerProcess proxy(kServer, on ? std::vector<std::string>{}
+                                        : std::vector<std::string>{"--keepalive", "0"});
+        Session session = socks5(proxy.endpoint(), request_ipv4("127.0.0.1", echo.port()));
+        ASSERT_EQ(session.reply, 0x00) << proxy.log();
+        ASSERT_EQ(round_trip(session.socket, "hi"), "hi");
+        // ss shows one timer per socket: while the last bytes wait for their
+        // ACK it is the retransmission timer ("on"); look again until it is not.
+        test::CommandResult sockets;
+        for (int look = 0; look < 100; ++look) {
+            sockets = test::run_command({"ss", "-tnoH", "state", "established",
+                                         "sport = :" + std::to_string(proxy.port())});
+            if (sockets.out.find("timer:(on") == std::string::npos) break;
+        }
+        EXPECT_NE(sockets.out.find("127.0.0.1:" + std::to_string(proxy.port())), std::string::npos)
+            << sockets.out << sockets.err;
+        EXPECT_EQ(sockets.out.find("keepalive") != std::string::npos, on) << sockets.out;
+    }
+}
+
+// ---- --user secrets ------------------------------------------------------------------
+
+// Every local user can read /proc/PID/cmdline: once parsed, a --user password
+// is overwritten there. (It still logs in.)
+TEST(SecurityCredentials, AUserPasswordIsHiddenFromTheCommandLine) {
+    auto echo = test::echo_target();
+    const std::string password = "Zq8-cmdline-Pw";
+    ServerProcess proxy(kServer, {"--user", "alice:" + password, "--user=bob:" + password});
+    std::ifstream file("/proc/" + std::to_string(proxy.pid()) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_NE(cmdline.find("alice:"), std::string::npos) << cmdline;
+    EXPECT_EQ(cmdline.find(password), std::string::npos) << "the password is in /proc/PID/cmdline";
+    EXPECT_EQ(cmdline.find("Zq8"), std::string::npos);
+    Session session = socks5(proxy.endpoint(), request_ipv4("127.0.0.1", echo.port()),
+                             Credentials{"alice", password});
+    EXPECT_EQ(session.reply, 0x00) << proxy.log();
 }
 
 }  // namespace
