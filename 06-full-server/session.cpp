@@ -12,6 +12,7 @@
 #include "connect.hpp"
 #include "fast_relay.hpp"
 #include "handshake.hpp"
+#include "hang_up.hpp"
 #include "log.hpp"
 #include "message.hpp"
 #include "relay.hpp"
@@ -110,6 +111,8 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         record.up = relayed.client_to_target;
         record.down = relayed.target_to_client;
         record.note = (record.note.empty() ? "" : record.note + ", ") + relayed.ended;
+    } else {
+        hang_up(client);  // a refusal's reply must not be lost to a reset (chapter 02)
     }
     log_access(peer, record, std::chrono::steady_clock::now() - started);
 }
