@@ -183,7 +183,7 @@ Rule Rule::parse(bool allow, const std::string& text) {
 }
 
 bool Rule::matches(const RuleInput& input) const {
-    // BEGIN SOLUTION ch06: true when every term the rule has (from, cmd, port, to network, to host) matches the input
+    // BEGIN SOLUTION ch06: true when every term the rule has (from, cmd, port, to network, to host) matches the input; to=HOST also matches its subdomains, compared with normalize_host
     if (from && !(input.client && from->contains(*input.client))) return false;
     if (command && *command != input.command) return false;
     if (ports && (input.port < ports->first || input.port > ports->second)) return false;

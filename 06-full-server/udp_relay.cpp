@@ -182,6 +182,7 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
                                    reinterpret_cast<sockaddr*>(&from.storage), &from.size);
             if (n >= 0) {
                 ByteView datagram(buffer.data(), static_cast<std::size_t>(n));
+                // BEGIN SOLUTION ch06: accept a datagram only from the client's host (and, once known, its UDP port) and with FRAG 0, else drop(reason) it (the association goes on); then send DATA to DST if the rules allow it
                 if (!same_host(peer, from)) {
                     drop("from " + from.to_string() + ", not the client's host " + peer.host());
                 } else if (expected_port != 0 && from.port() != expected_port) {
@@ -250,6 +251,7 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
                         }
                     }
                 }
+                // END SOLUTION
             }
         }
         for (std::size_t i = 2; i < fds.size(); ++i) {  // target -> client
