@@ -11,16 +11,18 @@ MUTANTS = [
     # chapter 02
     ("one recv() is taken for one whole message (split messages)",
      "02-handshake/message.hpp",
-     "if (!read_exact(socket, std::span(bytes).subspan(have))) {",
-     "if (read_some(socket, std::span(bytes).subspan(have)) == 0) {", "ch02", None),
+     "if (!read_exact(socket, std::span(bytes).subspan(have), &received)) {",
+     "if ((received = read_some(socket, std::span(bytes).subspan(have))) == 0) {", "ch02",
+     None),
     ("reads past the end of the message (coalesced messages: a request behind the greeting)",
      "02-handshake/message.hpp",
      "        bytes.resize(have + std::get<NeedMore>(parsed).bytes);\n"
-     "        if (!read_exact(socket, std::span(bytes).subspan(have))) {",
+     "        std::size_t received = 0;\n"
+     "        if (!read_exact(socket, std::span(bytes).subspan(have), &received)) {",
      "        bytes.resize(have + 4096);\n"
-     "        std::size_t got = read_some(socket, std::span(bytes).subspan(have));\n"
-     "        bytes.resize(have + got);\n"
-     "        if (got == 0) {", "ch02", None),
+     "        std::size_t received = read_some(socket, std::span(bytes).subspan(have));\n"
+     "        bytes.resize(have + received);\n"
+     "        if (received == 0) {", "ch02", None),
     ("NMETHODS = 0 accepted",
      "02-handshake/handshake.cpp",
      '    if (nmethods == 0)\n        return ParseError{"NMETHODS is 0: the client offers no method", std::nullopt};\n',
