@@ -66,7 +66,7 @@ Fd send_socks5_request(const Endpoint& proxy, std::uint8_t command, const Bytes&
     return socket;
 }
 
-Fd udp_socket(const std::string& host) {
+Fd udp_socket(const std::string& host, std::uint16_t port) {
     Fd socket(::socket(host.find(':') != std::string::npos ? AF_INET6 : AF_INET,
                        SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_storage storage{};
@@ -74,11 +74,13 @@ Fd udp_socket(const std::string& host) {
     if (host.find(':') != std::string::npos) {
         auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
         v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
         ::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr);
         size = sizeof *v6;
     } else {
         auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
         v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
         ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr);
         size = sizeof *v4;
     }

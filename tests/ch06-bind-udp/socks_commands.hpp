@@ -25,7 +25,7 @@ Fd send_socks5_request(const Endpoint& proxy, std::uint8_t command, const Bytes&
 Bytes ipv4_address(const std::string& ip, std::uint16_t port);  // ATYP 01 ADDR PORT
 
 // A UDP socket bound to `host`:0 with a 5 s receive timeout.
-Fd udp_socket(const std::string& host = "127.0.0.1");
+Fd udp_socket(const std::string& host = "127.0.0.1", std::uint16_t port = 0);
 void send_datagram(const Fd& socket, const Endpoint& to, ByteView data);
 // Returns the datagram, or nothing after the receive timeout.
 std::optional<Bytes> receive_datagram(const Fd& socket);

@@ -120,6 +120,24 @@ TEST(UdpAssociate, DatagramsFromAnotherHostOrPortAreDropped) {
     EXPECT_TRUE(proxy.wait_for_log("1 datagram up, 1 down, 2 dropped")) << proxy.log();
 }
 
+// The port alone proves nothing: a stranger on another host can send from the
+// very port number the client uses. The host must be checked too.
+TEST(UdpAssociate, AnotherHostOnTheClientsPortIsDropped) {
+    ServerProcess proxy(kProgram);
+    test::UdpEcho echo;
+    Association association(proxy.endpoint());
+    ASSERT_EQ(association.reply, 0x00);
+    Bytes datagram = wrap(echo.port(), Bytes{'x'});
+    Fd stranger = test::udp_socket("127.0.0.2", local_address(association.udp).port());
+    test::send_datagram(stranger, association.relay, datagram);
+    // Then the real client: its echo coming back means the stranger's was handled.
+    test::send_datagram(association.udp, association.relay, datagram);
+    ASSERT_TRUE(test::receive_datagram(association.udp)) << proxy.log();
+    EXPECT_EQ(echo.received(), 1) << "a datagram from 127.0.0.2 reached the target";
+    association.control = Fd();
+    EXPECT_TRUE(proxy.wait_for_log("1 datagram up, 1 down, 1 dropped")) << proxy.log();
+}
+
 TEST(UdpAssociate, AFragmentIsDroppedAndTheAssociationLivesOn) {
     ServerProcess proxy(kProgram);
     test::UdpEcho echo;
