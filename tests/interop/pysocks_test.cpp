@@ -97,7 +97,7 @@ TEST_F(PySocks, UdpRoundTripWithTheDomainZero) {
         logged(proxy, {{"proto", "socks5"}, {"cmd", "UDP"}, {"reply", "00"}, {"up", "12"}}, &line));
     EXPECT_EQ(line["target"].rfind("0:", 0), 0u) << line.line;
     EXPECT_EQ(line["down"], "17") << line.line;
-    EXPECT_NE(line["note"].find("1 datagrams up, 1 down, 0 dropped"), std::string::npos)
+    EXPECT_NE(line["note"].find("1 datagram up, 1 down, 0 dropped"), std::string::npos)
         << line.line;
     EXPECT_NE(proxy.log().find("03                          ATYP       DOMAINNAME\n"
                                "    01                          LEN        1\n"
