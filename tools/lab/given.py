@@ -11,4 +11,7 @@ IDIOMS = {
     'log_warn(peer.to_string() + ": " + error.what());',
     # Passing a nested parser's error on (parse_request, parse_udp_header).
     "if (auto* error = std::get_if<ParseError>(&address)) return *error;",
+    # Walking a name's resolved addresses: dial_allowed (given) and the UDP relay's
+    # per-datagram check both do it, each for its own decision.
+    "for (const SocketAddress& candidate : resolved.addresses) {",
 }
