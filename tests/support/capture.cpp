@@ -434,4 +434,29 @@ std::uint16_t target_port_for(const std::string& capture_name, std::uint16_t ipv
     return capture_name.find("ipv6") != std::string::npos ? ipv6_port : ipv4_port;
 }
 
+std::vector<std::pair<std::string, std::string>> request_refusals() {
+    const char* const http = "C> data: \"GET / HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n\"\n";
+    const char* const login =
+        "C> greeting: 05 01 02\nC> auth: 01 05 \"alice\" 06 \"secret\"\n"
+        "S> method-selection: 05 02\nS> auth-status: 01 00\n";
+    return {
+        {"only NO AUTHENTICATION offered",
+         "C> greeting: 05 01 00\nC> request: 05 01 00 01 7f 00 00 01 {target-port}\n"
+         "S> method-selection: 05 ff\nS> (fin)"},
+        {"wrong password",
+         "C> greeting: 05 01 02\nC> auth: 01 05 \"alice\" 05 \"wrong\"\n"
+         "C> request: 05 01 00 01 7f 00 00 01 {target-port}\n"
+         "S> method-selection: 05 02\nS> auth-status: 01 01\nS> (fin)"},
+        {"CONNECT to a closed port",
+         std::string(login) + "C> request: 05 01 00 01 7f 00 00 01 {target-port}\n" + http +
+             "S> reply: 05 05 00 01 00 00 00 00 00 00\nS> (fin)"},
+        {"BIND (not supported here)",
+         std::string(login) + "C> request: 05 02 00 01 7f 00 00 01 {target-port}\n" + http +
+             "S> reply: 05 07 00 01 00 00 00 00 00 00\nS> (fin)"},
+        {"unknown ATYP 05, decided after 4 of its bytes",
+         std::string(login) + "C> request: 05 01 00 05 7f 00 00 01 {target-port}\n" + http +
+             "S> reply: 05 08 00 01 00 00 00 00 00 00\nS> (fin)"},
+    };
+}
+
 }  // namespace socks::test

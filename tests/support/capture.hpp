@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "net.hpp"
@@ -83,6 +84,11 @@ testing::AssertionResult replay(const Capture& capture, const Endpoint& server,
 // first run that differs, and says which run it was.
 testing::AssertionResult replay_repeatedly(const Capture& capture, const Endpoint& server, int runs,
                                            std::uint16_t target_port = 0);
+// The refusals a chapter 04 or 05 program started with --user alice:secret sends
+// (FF, a wrong password, a closed port, BIND, an unknown ATYP), each with the
+// client's next bytes (curl's HTTP request, the rest of a request) queued behind
+// the refused message, ending in the reply and FIN: (what, capture text).
+std::vector<std::pair<std::string, std::string>> request_refusals();
 // Whether the capture needs a target_port.
 bool uses_target_port(const Capture& capture);
 
