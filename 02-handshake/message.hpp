@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -33,14 +34,12 @@ using Parsed = std::variant<Message, NeedMore, ParseError>;
 
 // Chapter 06's --trace watches every message that read_message() reads and
 // send_message() writes, in the thread that set the observer. Chapters 02-05
-// never set one, so for them these are plain reads and writes.
-class MessageObserver {
-  public:
-    virtual ~MessageObserver() = default;
-    virtual void on_message(bool from_client, const char* name, ByteView bytes) = 0;
-};
-void set_message_observer(MessageObserver* observer);  // for this thread; nullptr: none
-MessageObserver* message_observer();
+// never set one, so for them these are plain reads and writes. A plain
+// function object, not a class with virtual functions: nothing here needs
+// more, and it is one less thing to get wrong.
+using MessageObserver = std::function<void(bool from_client, const char* name, ByteView bytes)>;
+void set_message_observer(const MessageObserver* observer);  // for this thread; nullptr: none
+const MessageObserver* message_observer();
 
 // Writes one whole message (`name` is for the observer: "method-selection", "reply", ...).
 void send_message(const Fd& socket, const char* name, ByteView bytes);
@@ -59,8 +58,8 @@ std::variant<Message, ParseError> read_message(const Fd& socket, Parser parse, B
     for (;;) {
         Parsed<Message> parsed = parse(ByteView(bytes));
         if (auto* message = std::get_if<Message>(&parsed)) {
-            if (MessageObserver* observer = message_observer()) {
-                observer->on_message(true, name, bytes);
+            if (const MessageObserver* observer = message_observer()) {
+                (*observer)(true, name, bytes);
             }
             return std::move(*message);
         }

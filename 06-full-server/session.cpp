@@ -46,16 +46,16 @@ std::string reply_text(int reply) {
 // Sees every message the earlier chapters' functions read or send: keeps the
 // user name a client tried (the handshake returns it only on success, and the
 // operator wants to know who failed), and with --trace prints each message.
-class SessionObserver : public MessageObserver {
+class SessionObserver {
   public:
     SessionObserver(std::string peer, bool trace) : peer_(std::move(peer)), trace_(trace) {
-        set_message_observer(this);
+        set_message_observer(&observer_);
     }
-    ~SessionObserver() override { set_message_observer(nullptr); }
+    ~SessionObserver() { set_message_observer(nullptr); }
     SessionObserver(const SessionObserver&) = delete;
     SessionObserver& operator=(const SessionObserver&) = delete;
 
-    void on_message(bool from_client, const char* name, ByteView bytes) override {
+    void on_message(bool from_client, const char* name, ByteView bytes) {
         auto kind = message_kind(name);
         if (!kind) return;
         // RFC 1929: VER ULEN UNAME PLEN PASSWD. Only the name is kept.
@@ -75,6 +75,9 @@ class SessionObserver : public MessageObserver {
     std::string peer_;
     bool trace_;
     std::optional<std::string> tried_user_;
+    MessageObserver observer_ = [this](bool from_client, const char* name, ByteView bytes) {
+        on_message(from_client, name, bytes);
+    };
 };
 
 // TCP keepalive: a peer that vanished (powered off, a NAT that forgot the
@@ -111,10 +114,13 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         record.up = relayed.client_to_target;
         record.down = relayed.target_to_client;
         record.note = (record.note.empty() ? "" : record.note + ", ") + relayed.ended;
-    } else {
-        hang_up(client);  // a refusal's reply must not be lost to a reset (chapter 02)
+        log_access(peer, record, std::chrono::steady_clock::now() - started);
+        return;
     }
+    // A refusal is logged before the hang-up, so the line is there by the time
+    // the client sees the server's FIN, and the linger is not counted as work.
     log_access(peer, record, std::chrono::steady_clock::now() - started);
+    hang_up(client);  // a refusal's reply must not be lost to a reset (chapter 02)
 }
 // [/docs:session-frames]
 

@@ -198,8 +198,8 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
                 } else {
                     expected_port = from.port();  // learned from the first datagram
                     client_udp = from;
-                    if (MessageObserver* observer = message_observer()) {
-                        observer->on_message(true, "udp-datagram", datagram);
+                    if (const MessageObserver* observer = message_observer()) {
+                        (*observer)(true, "udp-datagram", datagram);
                     }
                     const Address& to = header.destination;
                     auto now = Clock::now();
@@ -267,8 +267,8 @@ UdpStats serve_udp_associate(const Config& config, const Fd& client, const Socke
             }
             Bytes wrapped = serialize_udp_datagram(
                 address_from(from), ByteView(buffer.data(), static_cast<std::size_t>(n)));
-            if (MessageObserver* observer = message_observer()) {
-                observer->on_message(false, "udp-datagram", wrapped);
+            if (const MessageObserver* observer = message_observer()) {
+                (*observer)(false, "udp-datagram", wrapped);
             }
             if (::sendto(relay.get(), wrapped.data(), wrapped.size(), 0, client_udp->get(),
                          client_udp->size) >= 0) {
