@@ -199,6 +199,19 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
         "at most N sessions at once; more clients are closed at once (default 1000; 0: no "
         "limit)",
         [&](const std::string& value) { config.max_connections = parse_count(value); });
+    cli.add_option("--max-per-source", "N",
+                   "at most N sessions at once from one client address (IPv6: one /64); more are "
+                   "closed at once (default 256; 0: no limit)",
+                   [&](const std::string& value) { config.max_per_source = parse_count(value); });
+    cli.add_option(
+        "--max-login-failures", "N",
+        "after N wrong passwords in a minute from one client address, its logins are "
+        "refused until the minute is over (default 10; 0: no limit)",
+        [&](const std::string& value) { config.max_login_failures = parse_count(value); });
+    cli.add_option("--log-refusals", "N",
+                   "at most N refused-session lines a minute from one client address; the rest "
+                   "are counted in one 'similar lines suppressed' line (default 600; 0: no limit)",
+                   [&](const std::string& value) { config.log_refusals = parse_count(value); });
     cli.add_option(
         "--handshake-timeout", "SECONDS",
         "time a client has to send its greeting, authentication and request (default 10; "

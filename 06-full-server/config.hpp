@@ -25,6 +25,10 @@ struct Config {
     std::vector<SocketAddress> outgoing;  // --outgoing-address (at most one per family)
     std::map<std::string, std::vector<SocketAddress>> hosts;  // --map, by normalised name
     std::size_t max_connections = 1000;
+    // Per client address (per_source.hpp); 0: no limit.
+    std::size_t max_per_source = 256;     // sessions at once
+    std::size_t max_login_failures = 10;  // wrong passwords a minute
+    std::size_t log_refusals = 600;       // refused-session lines a minute
     std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds idle_timeout{600'000};  // 0: none
     // TCP keepalive on both sides of a session: the first probe after this

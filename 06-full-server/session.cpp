@@ -99,9 +99,38 @@ void set_keepalive(const Fd& socket, std::chrono::seconds idle) {
 // non-inlined calls whose deep frames (the handshake's buffers, the resolver,
 // the log line's temporaries) are gone while the relay waits. An idle session
 // then keeps two pages of stack resident instead of three (docs/performance.md).
+void SessionContext::log_suppressed(const std::string& source, std::uint64_t count) {
+    log_info("access client=" + source + " suppressed=" + std::to_string(count) + " note=\"" +
+             std::to_string(count) + " similar lines suppressed (--log-refusals " +
+             std::to_string(config_.log_refusals) + " a minute)\"");
+}
+
+SessionContext::SessionContext(const Config& config)
+    : config_(config),
+      per_source_({.sessions = config.max_per_source,
+                   .login_failures = config.max_login_failures,
+                   .refusal_lines = config.log_refusals}) {
+    nobody_.add(std::string(256, '-'), "");
+}
+
+SessionContext::~SessionContext() {
+    for (const auto& [source, count] : per_source_.take_suppressed()) {
+        log_suppressed(source, count);
+    }
+}
+
 void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     auto started = std::chrono::steady_clock::now();
     AccessRecord record;
+    PerSource::Slot slot = per_source_.enter(peer);
+    if (!slot.admitted()) {
+        // Closed before a byte is read, like a client past --max-connections.
+        record.note = "too many sessions from this address (--max-per-source " +
+                      std::to_string(config_.max_per_source) + ")";
+        log_refusal(peer, record, std::chrono::steady_clock::now() - started);
+        hang_up(client);
+        return;
+    }
     set_keepalive(client, config_.keepalive);
     if (std::optional<Fd> other_side = negotiate(client, peer, record)) {
         set_keepalive(*other_side, config_.keepalive);
@@ -119,7 +148,7 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     }
     // A refusal is logged before the hang-up, so the line is there by the time
     // the client sees the server's FIN, and the linger is not counted as work.
-    log_access(peer, record, std::chrono::steady_clock::now() - started);
+    log_refusal(peer, record, std::chrono::steady_clock::now() - started);
     hang_up(client);  // a refusal's reply must not be lost to a reset (chapter 02)
 }
 // [/docs:session-frames]
@@ -181,7 +210,10 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         }
     } else if (peeked == 1) {
         record.protocol = "socks5";
-        if (auto user = handshake(client, peer, config_.users)) {
+        // Past --max-login-failures, this address's passwords are all wrong
+        // until its minute is over; the client sees the usual 01 01.
+        bool refused = !config_.users.empty() && per_source_.logins_refused(peer);
+        if (auto user = handshake(client, peer, refused ? nobody_ : config_.users)) {
             if (!user->empty()) record.user = printable(*user);
             request = read_request(client, peer);
             if (!request) record.note = "bad request";
@@ -192,7 +224,17 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         } else {
             record.note = "handshake failed";
             // The name tried, marked so that it is never taken for a login.
-            if (observer.tried_user()) record.user = "tried:" + printable(*observer.tried_user());
+            if (observer.tried_user()) {
+                record.user = "tried:" + printable(*observer.tried_user());
+                if (refused) {
+                    record.note +=
+                        ": logins from this address refused for the rest of the "
+                        "minute (--max-login-failures " +
+                        std::to_string(config_.max_login_failures) + ")";
+                } else {
+                    per_source_.login_failed(peer);
+                }
+            }
         }
     } else {
         record.note = "closed before sending anything";
@@ -245,6 +287,16 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         return other_side;
     }
     return std::nullopt;
+}
+
+void SessionContext::log_refusal(const SocketAddress& peer, const AccessRecord& record,
+                                 std::chrono::steady_clock::duration took) {
+    std::uint64_t held_back = 0;
+    if (!per_source_.may_log_refusal(peer, held_back)) return;
+    if (held_back != 0) {
+        log_suppressed(PerSource::source_of(peer), held_back);
+    }
+    log_access(peer, record, took);
 }
 
 // One line per session, key=value, for operators and their tools.

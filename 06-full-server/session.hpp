@@ -8,12 +8,17 @@
 #include "config.hpp"
 #include "deadlines.hpp"
 #include "net.hpp"
+#include "per_source.hpp"
 
 namespace socks {
 
 class SessionContext {
   public:
-    explicit SessionContext(const Config& config) : config_(config) {}
+    explicit SessionContext(const Config& config);
+    // Reports the refusal lines still held back (per_source.hpp).
+    ~SessionContext();
+    SessionContext(const SessionContext&) = delete;
+    SessionContext& operator=(const SessionContext&) = delete;
     // The ConnectionHandler for the Server.
     void serve(const Fd& client, const SocketAddress& peer);
 
@@ -24,9 +29,19 @@ class SessionContext {
     std::optional<Fd> negotiate(const Fd& client, const SocketAddress& peer, AccessRecord& record);
     void log_access(const SocketAddress& peer, const AccessRecord& record,
                     std::chrono::steady_clock::duration took);
+    // A refusal's line, unless this client has had its share this minute.
+    void log_refusal(const SocketAddress& peer, const AccessRecord& record,
+                     std::chrono::steady_clock::duration took);
+    // "access client=SOURCE suppressed=N note=..." for the lines held back.
+    void log_suppressed(const std::string& source, std::uint64_t count);
 
     const Config& config_;
     Deadlines deadlines_;
+    PerSource per_source_;
+    // What a client whose logins are refused is checked against: one account
+    // whose 256-byte name no RFC 1929 message can carry (ULEN is at most 255),
+    // so every password fails, in the same time and with the same bytes.
+    Users nobody_;
 };
 
 }  // namespace socks

@@ -1,0 +1,263 @@
+// Pressure from one client address (issue 18 item 8): --max-per-source,
+// --max-login-failures and --log-refusals. The counting itself is tested with
+// a clock the test steps through minutes; the program tests drive the real
+// server from two loopback addresses, 127.0.0.1 (the pushy client) and
+// 127.0.0.2 (everyone else), and never wait for a minute to pass.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "capture.hpp"
+#include "helpers.hpp"
+#include "per_source.hpp"
+
+namespace socks::ch06 {
+namespace {
+
+using test::hex;
+using test::to_hex;
+
+SocketAddress address_of(const std::string& ip, std::uint16_t port = 40000) {
+    SocketAddress address;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
+    if (::inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        address.size = sizeof(sockaddr_in);
+    } else {
+        EXPECT_EQ(::inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr), 1) << ip;
+        v6->sin6_family = AF_INET6;
+        address.size = sizeof(sockaddr_in6);
+    }
+    set_port(address, port);
+    return address;
+}
+
+// A fake clock: the test moves it.
+struct FakeClock {
+    PerSource::Clock::time_point now = PerSource::Clock::time_point{} + std::chrono::hours(1);
+    std::function<PerSource::Clock::time_point()> function() {
+        return [this] { return now; };
+    }
+};
+
+TEST(PerSource, SessionsAreCountedPerAddressWhileTheyLive) {
+    PerSource limits({.sessions = 2});
+    auto a1 = limits.enter(address_of("127.0.0.1", 1));
+    auto a2 = limits.enter(address_of("127.0.0.1", 2));
+    EXPECT_TRUE(a1.admitted());
+    EXPECT_TRUE(a2.admitted());
+    EXPECT_FALSE(limits.enter(address_of("127.0.0.1", 3)).admitted()) << "a third at once";
+    EXPECT_TRUE(limits.enter(address_of("127.0.0.2", 3)).admitted()) << "another address";
+    {
+        auto gone = std::move(a1);  // the session ends
+    }
+    EXPECT_TRUE(limits.enter(address_of("127.0.0.1", 4)).admitted()) << "a slot came back";
+}
+
+TEST(PerSource, IPv6IsCountedPerSlash64AndMappedIPv4AsIPv4) {
+    EXPECT_EQ(PerSource::source_of(address_of("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+    EXPECT_EQ(PerSource::source_of(address_of("2001:db8:1:2:bbbb::2")), "2001:db8:1:2::/64");
+    EXPECT_EQ(PerSource::source_of(address_of("::ffff:127.0.0.1")), "127.0.0.1");
+    EXPECT_EQ(PerSource::source_of(address_of("127.0.0.1")), "127.0.0.1");
+    PerSource limits({.sessions = 1});
+    auto one = limits.enter(address_of("2001:db8:1:2:aaaa::1"));
+    EXPECT_TRUE(one.admitted());
+    EXPECT_FALSE(limits.enter(address_of("2001:db8:1:2:cccc::9")).admitted())
+        << "a new address in the same /64 is the same client";
+    auto mapped = limits.enter(address_of("::ffff:10.0.0.1"));
+    EXPECT_TRUE(mapped.admitted());
+    EXPECT_FALSE(limits.enter(address_of("10.0.0.1")).admitted())
+        << "::ffff:10.0.0.1 and 10.0.0.1 are one client";
+}
+
+TEST(PerSource, LoginsAreRefusedAfterTheFailuresOfAMinuteUntilItEnds) {
+    FakeClock clock;
+    PerSource limits({.login_failures = 3}, clock.function());
+    const auto pushy = address_of("127.0.0.1"), other = address_of("127.0.0.2");
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(limits.logins_refused(pushy)) << "after " << i << " failures";
+        limits.login_failed(pushy);
+        clock.now += std::chrono::seconds(10);
+    }
+    EXPECT_TRUE(limits.logins_refused(pushy)) << "3 failures in 30 s";
+    EXPECT_FALSE(limits.logins_refused(other));
+    clock.now += std::chrono::seconds(29);  // 59 s after the first failure
+    EXPECT_TRUE(limits.logins_refused(pushy));
+    clock.now += std::chrono::seconds(1);  // its minute is over
+    EXPECT_FALSE(limits.logins_refused(pushy));
+}
+
+TEST(PerSource, RefusalLinesBeyondTheMinutesShareAreCountedAndReported) {
+    FakeClock clock;
+    PerSource limits({.refusal_lines = 5}, clock.function());
+    const auto pushy = address_of("127.0.0.1", 1), other = address_of("127.0.0.2", 1);
+    std::uint64_t suppressed = 99;
+    int written = 0;
+    for (int i = 0; i < 30; ++i) {
+        if (limits.may_log_refusal(pushy, suppressed)) ++written;
+        EXPECT_EQ(suppressed, 0u);
+    }
+    EXPECT_EQ(written, 5);
+    EXPECT_TRUE(limits.may_log_refusal(other, suppressed)) << "another address has its own share";
+    clock.now += std::chrono::minutes(1);
+    ASSERT_TRUE(limits.may_log_refusal(pushy, suppressed)) << "a new minute";
+    EXPECT_EQ(suppressed, 25u) << "the first line of a new minute reports what was held back";
+    for (int i = 0; i < 10; ++i)
+        limits.may_log_refusal(pushy, suppressed);
+    auto left = limits.take_suppressed();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].first, "127.0.0.1");
+    EXPECT_EQ(left[0].second, 6u) << "lines 6-11 of the second minute";
+    EXPECT_TRUE(limits.take_suppressed().empty()) << "reported once";
+}
+
+TEST(PerSource, MemoryIsBoundedByTheSourcesOfTheLastMinute) {
+    FakeClock clock;
+    PerSource limits({.sessions = 4, .login_failures = 3, .refusal_lines = 5}, clock.function());
+    std::uint64_t suppressed = 0;
+    for (int round = 0; round < 20; ++round) {
+        for (int i = 0; i < 5000; ++i) {
+            in_addr ip{htonl(0x0a000000u + static_cast<std::uint32_t>(round * 5000 + i))};
+            char text[INET_ADDRSTRLEN];
+            ::inet_ntop(AF_INET, &ip, text, sizeof text);
+            auto peer = address_of(text);
+            auto slot = limits.enter(peer);
+            limits.login_failed(peer);
+            limits.may_log_refusal(peer, suppressed);
+        }
+        clock.now += std::chrono::minutes(2);
+    }
+    // 100,000 addresses came and went; only about the last minute's are kept.
+    EXPECT_LE(limits.tracked(), 2u * 5000u + 1024u);
+}
+
+// ---- the program ---------------------------------------------------------------
+
+Fd connect_from(const std::string& source, const Endpoint& server) {
+    Fd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    SocketAddress local = address_of(source, 0);
+    if (::bind(socket.get(), local.get(), local.size) < 0) throw_errno("bind");
+    SocketAddress remote = address_of(server.host, server.port);
+    if (::connect(socket.get(), remote.get(), remote.size) < 0) throw_errno("connect");
+    set_receive_timeout(socket, 5s);
+    return socket;
+}
+
+// Greeting 05 01 02, then RFC 1929 for alice; returns the 4 bytes answered.
+std::string login(const std::string& source, const Endpoint& server, const std::string& password) {
+    Fd client = connect_from(source, server);
+    Bytes bytes = hex("05 01 02 01 05");
+    for (char c : std::string("alice"))
+        bytes.push_back(static_cast<std::uint8_t>(c));
+    bytes.push_back(static_cast<std::uint8_t>(password.size()));
+    for (char c : password)
+        bytes.push_back(static_cast<std::uint8_t>(c));
+    write_all(client, bytes);
+    return to_hex(read_up_to(client, 4));
+}
+
+TEST(PerSourceProgram, OneAddressCannotTakeEverySlot) {
+    auto echo = test::echo_target();
+    ServerProcess proxy(kServer, {"--max-per-source", "2", "--handshake-timeout", "60"});
+    // Two sessions from 127.0.0.1, waiting in the handshake, use its share
+    // (each greeting is answered, so each is admitted before the next connects).
+    Fd first = connect_from("127.0.0.1", proxy.endpoint());
+    write_all(first, hex("05 01 00"));
+    ASSERT_EQ(to_hex(read_up_to(first, 2)), "05 00");
+    Fd second = connect_from("127.0.0.1", proxy.endpoint());
+    write_all(second, hex("05 01 00"));
+    ASSERT_EQ(to_hex(read_up_to(second, 2)), "05 00");
+    Fd third = connect_from("127.0.0.1", proxy.endpoint());
+    auto refused = read_until_close(third);
+    EXPECT_TRUE(refused.closed) << "the third was left hanging: " << refused.error;
+    EXPECT_EQ(to_hex(refused.bytes), "");
+    auto line = access(proxy, 1);
+    EXPECT_TRUE(has_fields(line, {{"reply", "-"}})) << line.line;
+    EXPECT_NE(line["note"].find("too many sessions from this address (--max-per-source 2)"),
+              std::string::npos)
+        << line.line;
+    EXPECT_EQ(line["client"].rfind("127.0.0.1:", 0), 0u) << line.line;
+
+    // Another address is served, and so is the first one's held session.
+    Fd other = connect_from("127.0.0.2", proxy.endpoint());
+    write_all(other, hex("05 01 00"));
+    EXPECT_EQ(to_hex(read_up_to(other, 2)), "05 00");
+    write_all(other, socks5_request_ip("127.0.0.1", echo.port()));
+    ASSERT_EQ(read_up_to(other, 10).size(), 10u);
+    EXPECT_EQ(echo_round_trip(other, "served"), "served");
+    write_all(first, socks5_request_ip("127.0.0.1", echo.port()));
+    ASSERT_EQ(read_up_to(first, 10).size(), 10u) << "a held session is unaffected";
+    EXPECT_EQ(echo_round_trip(first, "held"), "held");
+
+    // When one of 127.0.0.1's sessions ends, it may open one again.
+    other = Fd();
+    second = Fd();
+    wait_for_access(proxy, 3);  // the refusal, 127.0.0.2's session, and this one
+    Fd again = connect_from("127.0.0.1", proxy.endpoint());
+    write_all(again, hex("05 01 00"));
+    EXPECT_EQ(to_hex(read_up_to(again, 2)), "05 00") << proxy.log();
+}
+
+TEST(PerSourceProgram, WrongPasswordsFromOneAddressLockItsLoginsNotOthers) {
+    ServerProcess proxy(kServer, {"--user", "alice:secret", "--max-login-failures", "3"});
+    EXPECT_EQ(login("127.0.0.1", proxy.endpoint(), "secret"), "05 02 01 00");
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(login("127.0.0.1", proxy.endpoint(), "guess" + std::to_string(i)), "05 02 01 01");
+    // The fourth try is refused even with the right password: same bytes, no oracle.
+    EXPECT_EQ(login("127.0.0.1", proxy.endpoint(), "secret"), "05 02 01 01");
+    EXPECT_EQ(login("127.0.0.2", proxy.endpoint(), "secret"), "05 02 01 00")
+        << "another address logs in";
+    auto lines = wait_for_access(proxy, 6);
+    ASSERT_EQ(lines.size(), 6u);
+    int locked = 0;
+    for (const auto& line : lines) {
+        if (line["note"].find("logins from this address refused for the rest of the minute "
+                              "(--max-login-failures 3)") != std::string::npos) {
+            ++locked;
+            EXPECT_EQ(line["user"], "tried:alice") << line.line;
+            EXPECT_EQ(line["client"].rfind("127.0.0.1:", 0), 0u) << line.line;
+        }
+    }
+    EXPECT_EQ(locked, 1) << proxy.log();
+}
+
+TEST(PerSourceProgram, RefusalLinesBeyondTheShareAreSummarised) {
+    ServerProcess proxy(kServer, {"--log-refusals", "5"});
+    constexpr int kRefusals = 30;
+    for (int i = 0; i < kRefusals; ++i) {
+        Fd client = connect_from("127.0.0.1", proxy.endpoint());
+        write_all(client, hex("05 01 80"));  // a method nobody offers: 05 FF, then close
+        EXPECT_EQ(to_hex(read_up_to(client, 2)), "05 ff");
+        EXPECT_TRUE(read_until_close(client).closed);
+    }
+    // Another address has its own share.
+    Fd other = connect_from("127.0.0.2", proxy.endpoint());
+    write_all(other, hex("05 01 80"));
+    EXPECT_EQ(to_hex(read_up_to(other, 2)), "05 ff");
+    EXPECT_TRUE(read_until_close(other).closed);
+    ASSERT_TRUE(proxy.wait_for_log("client=127.0.0.2:", 10s)) << proxy.log();
+    ASSERT_EQ(proxy.stop(), 0);
+
+    // Within one minute, 5 lines and a count of the rest; across a minute's
+    // end, up to 10 lines and the counts of both. Either way every refusal
+    // is accounted for, once.
+    std::uint64_t lines = 0, suppressed = 0;
+    for (const auto& line : access_lines(proxy.log())) {
+        if (line["client"].rfind("127.0.0.1", 0) != 0) continue;
+        if (line.fields.count("suppressed") != 0) {
+            suppressed += std::stoull(line["suppressed"]);
+            EXPECT_NE(line["note"].find("similar lines suppressed (--log-refusals 5 a minute)"),
+                      std::string::npos)
+                << line.line;
+        } else {
+            ++lines;
+        }
+    }
+    EXPECT_EQ(lines + suppressed, static_cast<std::uint64_t>(kRefusals)) << proxy.log();
+    EXPECT_GE(lines, 5u);
+    EXPECT_LE(lines, 10u);
+}
+
+}  // namespace
+}  // namespace socks::ch06
