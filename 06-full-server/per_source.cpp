@@ -1,8 +1,10 @@
 #include "per_source.hpp"
 
-#include <netinet/in.h>
+#include <arpa/inet.h>
 
-#include <cstring>
+#include <algorithm>
+
+#include "rules.hpp"
 
 namespace socks {
 
@@ -11,37 +13,28 @@ constexpr std::chrono::minutes kMinute{1};
 }  // namespace
 
 std::string PerSource::source_of(const SocketAddress& peer) {
-    if (peer.family() == AF_INET6) {
-        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer.storage);
-        if (!IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
-            SocketAddress prefix = peer;
-            auto* bytes = reinterpret_cast<sockaddr_in6*>(&prefix.storage)->sin6_addr.s6_addr;
-            std::memset(bytes + 8, 0, 8);
-            return prefix.host() + "/64";
-        }
-        // ::ffff:a.b.c.d (a dual-stack listener) is the IPv4 client a.b.c.d.
-        const std::uint8_t* b = v6->sin6_addr.s6_addr + 12;
-        return std::to_string(b[0]) + "." + std::to_string(b[1]) + "." + std::to_string(b[2]) +
-               "." + std::to_string(b[3]);
+    RawAddress address = raw_address(peer);  // ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+    char text[INET6_ADDRSTRLEN];
+    if (!address.v6) {
+        ::inet_ntop(AF_INET, address.bytes.data(), text, sizeof text);
+        return text;
     }
-    return peer.host();
+    std::fill(address.bytes.begin() + 8, address.bytes.end(), std::uint8_t{0});
+    ::inet_ntop(AF_INET6, address.bytes.data(), text, sizeof text);
+    return std::string(text) + "/64";
 }
 
-std::uint64_t PerSource::Minute::roll(Clock::time_point now) {
-    std::uint64_t old = count;
+void PerSource::Minute::roll(Clock::time_point now) {
     if (count == 0 || now - start >= kMinute) {
         start = now;
         count = 0;
-        return old;
     }
-    return 0;
 }
 
 PerSource::Slot::~Slot() {
     if (owner_ == nullptr) return;
     std::lock_guard lock(owner_->mutex_);
-    auto it = owner_->sources_.find(source_);
-    if (it != owner_->sources_.end() && it->second.sessions > 0) --it->second.sessions;
+    --source_->sessions;
 }
 
 PerSource::Slot PerSource::enter(const SocketAddress& peer) {
@@ -51,7 +44,7 @@ PerSource::Slot PerSource::enter(const SocketAddress& peer) {
     Source& state = sources_[source];
     if (limits_.sessions != 0 && state.sessions >= limits_.sessions) return Slot();
     ++state.sessions;
-    return Slot(this, std::move(source));
+    return Slot(this, &state);
 }
 
 bool PerSource::logins_refused(const SocketAddress& peer) {

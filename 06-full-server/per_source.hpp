@@ -17,6 +17,8 @@
 namespace socks {
 
 class PerSource {
+    struct Source;  // what is counted for one address (below)
+
   public:
     using Clock = std::chrono::steady_clock;
     struct Limits {
@@ -32,12 +34,13 @@ class PerSource {
     // usually holds a whole /64, and could take a new address per connection.
     static std::string source_of(const SocketAddress& peer);
 
-    // One session of a source, counted while it lives.
+    // One session of a source, counted while it lives. Small on purpose: it
+    // lives in serve()'s frame, above the relay (docs/performance.md, section 3).
     class Slot {
       public:
         Slot() = default;
-        Slot(PerSource* owner, std::string source) : owner_(owner), source_(std::move(source)) {}
-        Slot(Slot&& other) noexcept : owner_(other.owner_), source_(std::move(other.source_)) {
+        Slot(PerSource* owner, Source* source) : owner_(owner), source_(source) {}
+        Slot(Slot&& other) noexcept : owner_(other.owner_), source_(other.source_) {
             other.owner_ = nullptr;
         }
         Slot(const Slot&) = delete;
@@ -48,7 +51,7 @@ class PerSource {
 
       private:
         PerSource* owner_ = nullptr;
-        std::string source_;
+        Source* source_ = nullptr;  // a map node: it stays put, and sweep() keeps it while counted
     };
     // Not admitted when the source already holds `Limits::sessions` sessions.
     Slot enter(const SocketAddress& peer);
@@ -72,8 +75,8 @@ class PerSource {
     struct Minute {
         Clock::time_point start{};
         std::uint64_t count = 0;
-        // Restarts the count when its minute is over; returns the old count.
-        std::uint64_t roll(Clock::time_point now);
+        // Starts a new minute when this one is over (or nothing was counted yet).
+        void roll(Clock::time_point now);
     };
     struct Source {
         std::size_t sessions = 0;

@@ -13,33 +13,9 @@ namespace socks {
 
 namespace {
 
-// The address as 4 bytes (IPv4, also when written as IPv4-mapped IPv6) or 16.
-struct RawAddress {
-    bool v6 = false;
-    std::array<std::uint8_t, 16> bytes{};
-};
-
 bool is_v4_mapped(const std::uint8_t* b) {
     static const std::uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     return std::memcmp(b, prefix, 12) == 0;
-}
-
-RawAddress raw(const SocketAddress& address) {
-    RawAddress r;
-    if (address.family() == AF_INET) {
-        auto* v4 = reinterpret_cast<const sockaddr_in*>(&address.storage);
-        std::memcpy(r.bytes.data(), &v4->sin_addr, 4);
-    } else if (address.family() == AF_INET6) {
-        auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address.storage);
-        const auto* b = reinterpret_cast<const std::uint8_t*>(&v6->sin6_addr);
-        if (is_v4_mapped(b)) {
-            std::memcpy(r.bytes.data(), b + 12, 4);
-        } else {
-            r.v6 = true;
-            std::memcpy(r.bytes.data(), b, 16);
-        }
-    }
-    return r;
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
@@ -105,8 +81,26 @@ std::optional<Network> Network::parse(std::string_view text) {
     return network;
 }
 
+RawAddress raw_address(const SocketAddress& address) {
+    RawAddress r;
+    if (address.family() == AF_INET) {
+        auto* v4 = reinterpret_cast<const sockaddr_in*>(&address.storage);
+        std::memcpy(r.bytes.data(), &v4->sin_addr, 4);
+    } else if (address.family() == AF_INET6) {
+        auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address.storage);
+        const auto* b = reinterpret_cast<const std::uint8_t*>(&v6->sin6_addr);
+        if (is_v4_mapped(b)) {
+            std::memcpy(r.bytes.data(), b + 12, 4);
+        } else {
+            r.v6 = true;
+            std::memcpy(r.bytes.data(), b, 16);
+        }
+    }
+    return r;
+}
+
 bool Network::contains(const SocketAddress& address) const {
-    RawAddress r = raw(address);
+    RawAddress r = raw_address(address);
     if (r.v6 != v6) return false;
     int whole = prefix / 8, bits = prefix % 8;
     if (std::memcmp(r.bytes.data(), bytes.data(), static_cast<std::size_t>(whole)) != 0)

@@ -17,6 +17,13 @@ namespace socks {
 // An IPv4 or IPv6 network ("10.0.0.0/8", "::1/128", "127.0.0.1" = /32).
 // IPv4-mapped IPv6 addresses (::ffff:10.1.2.3) are matched as the IPv4 address
 // they carry, so one destination cannot slip past a rule by changing its spelling.
+// An address as 4 bytes (IPv4, also when written as IPv4-mapped IPv6) or 16.
+struct RawAddress {
+    bool v6 = false;
+    std::array<std::uint8_t, 16> bytes{};
+};
+RawAddress raw_address(const SocketAddress& address);
+
 struct Network {
     bool v6 = false;
     std::array<std::uint8_t, 16> bytes{};

@@ -93,12 +93,6 @@ void set_keepalive(const Fd& socket, std::chrono::seconds idle) {
 
 }  // namespace
 
-// [docs:session-frames]
-// The relay is the part of a session that lasts, so it runs with as little
-// stack above it as possible: negotiate() and log_access() are separate,
-// non-inlined calls whose deep frames (the handshake's buffers, the resolver,
-// the log line's temporaries) are gone while the relay waits. An idle session
-// then keeps two pages of stack resident instead of three (docs/performance.md).
 void SessionContext::log_suppressed(const std::string& source, std::uint64_t count) {
     log_info("access client=" + source + " suppressed=" + std::to_string(count) + " note=\"" +
              std::to_string(count) + " similar lines suppressed (--log-refusals " +
@@ -119,6 +113,12 @@ SessionContext::~SessionContext() {
     }
 }
 
+// [docs:session-frames]
+// The relay is the part of a session that lasts, so it runs with as little
+// stack above it as possible: negotiate() and log_access() are separate,
+// non-inlined calls whose deep frames (the handshake's buffers, the resolver,
+// the log line's temporaries) are gone while the relay waits. An idle session
+// then keeps two pages of stack resident instead of three (docs/performance.md).
 void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     auto started = std::chrono::steady_clock::now();
     AccessRecord record;

@@ -293,4 +293,21 @@ TempFile::~TempFile() {
     ::unlink(path_.c_str());
 }
 
+SocketAddress ip(const std::string& text, std::uint16_t port) {
+    SocketAddress address;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
+    if (::inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        address.size = sizeof(sockaddr_in);
+    } else if (::inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        address.size = sizeof(sockaddr_in6);
+    } else {
+        throw std::invalid_argument("not an IP literal: " + text);
+    }
+    set_port(address, port);
+    return address;
+}
+
 }  // namespace socks::ch06

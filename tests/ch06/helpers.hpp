@@ -65,6 +65,9 @@ Access access(const ServerProcess& server, std::size_t count);
 testing::AssertionResult has_fields(const Access& line,
                                     const std::map<std::string, std::string>& expected);
 
+// An IPv4 or IPv6 literal as a SocketAddress (throws std::invalid_argument otherwise).
+SocketAddress ip(const std::string& text, std::uint16_t port = 0);
+
 // SOCKS5 request bytes: 05 CMD 00 ATYP ADDR PORT.
 Bytes socks5_request_ip(const std::string& ip, std::uint16_t port, std::uint8_t command = 0x01);
 Bytes socks5_request_domain(const std::string& name, std::uint16_t port,

@@ -17,22 +17,6 @@ namespace {
 using test::hex;
 using test::to_hex;
 
-SocketAddress address_of(const std::string& ip, std::uint16_t port = 40000) {
-    SocketAddress address;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
-    if (::inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        address.size = sizeof(sockaddr_in);
-    } else {
-        EXPECT_EQ(::inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr), 1) << ip;
-        v6->sin6_family = AF_INET6;
-        address.size = sizeof(sockaddr_in6);
-    }
-    set_port(address, port);
-    return address;
-}
-
 // A fake clock: the test moves it.
 struct FakeClock {
     PerSource::Clock::time_point now = PerSource::Clock::time_point{} + std::chrono::hours(1);
@@ -43,38 +27,38 @@ struct FakeClock {
 
 TEST(PerSource, SessionsAreCountedPerAddressWhileTheyLive) {
     PerSource limits({.sessions = 2});
-    auto a1 = limits.enter(address_of("127.0.0.1", 1));
-    auto a2 = limits.enter(address_of("127.0.0.1", 2));
+    auto a1 = limits.enter(ip("127.0.0.1", 1));
+    auto a2 = limits.enter(ip("127.0.0.1", 2));
     EXPECT_TRUE(a1.admitted());
     EXPECT_TRUE(a2.admitted());
-    EXPECT_FALSE(limits.enter(address_of("127.0.0.1", 3)).admitted()) << "a third at once";
-    EXPECT_TRUE(limits.enter(address_of("127.0.0.2", 3)).admitted()) << "another address";
+    EXPECT_FALSE(limits.enter(ip("127.0.0.1", 3)).admitted()) << "a third at once";
+    EXPECT_TRUE(limits.enter(ip("127.0.0.2", 3)).admitted()) << "another address";
     {
         auto gone = std::move(a1);  // the session ends
     }
-    EXPECT_TRUE(limits.enter(address_of("127.0.0.1", 4)).admitted()) << "a slot came back";
+    EXPECT_TRUE(limits.enter(ip("127.0.0.1", 4)).admitted()) << "a slot came back";
 }
 
 TEST(PerSource, IPv6IsCountedPerSlash64AndMappedIPv4AsIPv4) {
-    EXPECT_EQ(PerSource::source_of(address_of("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
-    EXPECT_EQ(PerSource::source_of(address_of("2001:db8:1:2:bbbb::2")), "2001:db8:1:2::/64");
-    EXPECT_EQ(PerSource::source_of(address_of("::ffff:127.0.0.1")), "127.0.0.1");
-    EXPECT_EQ(PerSource::source_of(address_of("127.0.0.1")), "127.0.0.1");
+    EXPECT_EQ(PerSource::source_of(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+    EXPECT_EQ(PerSource::source_of(ip("2001:db8:1:2:bbbb::2")), "2001:db8:1:2::/64");
+    EXPECT_EQ(PerSource::source_of(ip("::ffff:127.0.0.1")), "127.0.0.1");
+    EXPECT_EQ(PerSource::source_of(ip("127.0.0.1")), "127.0.0.1");
     PerSource limits({.sessions = 1});
-    auto one = limits.enter(address_of("2001:db8:1:2:aaaa::1"));
+    auto one = limits.enter(ip("2001:db8:1:2:aaaa::1"));
     EXPECT_TRUE(one.admitted());
-    EXPECT_FALSE(limits.enter(address_of("2001:db8:1:2:cccc::9")).admitted())
+    EXPECT_FALSE(limits.enter(ip("2001:db8:1:2:cccc::9")).admitted())
         << "a new address in the same /64 is the same client";
-    auto mapped = limits.enter(address_of("::ffff:10.0.0.1"));
+    auto mapped = limits.enter(ip("::ffff:10.0.0.1"));
     EXPECT_TRUE(mapped.admitted());
-    EXPECT_FALSE(limits.enter(address_of("10.0.0.1")).admitted())
+    EXPECT_FALSE(limits.enter(ip("10.0.0.1")).admitted())
         << "::ffff:10.0.0.1 and 10.0.0.1 are one client";
 }
 
 TEST(PerSource, LoginsAreRefusedAfterTheFailuresOfAMinuteUntilItEnds) {
     FakeClock clock;
     PerSource limits({.login_failures = 3}, clock.function());
-    const auto pushy = address_of("127.0.0.1"), other = address_of("127.0.0.2");
+    const auto pushy = ip("127.0.0.1"), other = ip("127.0.0.2");
     for (int i = 0; i < 3; ++i) {
         EXPECT_FALSE(limits.logins_refused(pushy)) << "after " << i << " failures";
         limits.login_failed(pushy);
@@ -91,7 +75,7 @@ TEST(PerSource, LoginsAreRefusedAfterTheFailuresOfAMinuteUntilItEnds) {
 TEST(PerSource, RefusalLinesBeyondTheMinutesShareAreCountedAndReported) {
     FakeClock clock;
     PerSource limits({.refusal_lines = 5}, clock.function());
-    const auto pushy = address_of("127.0.0.1", 1), other = address_of("127.0.0.2", 1);
+    const auto pushy = ip("127.0.0.1", 1), other = ip("127.0.0.2", 1);
     std::uint64_t suppressed = 99;
     int written = 0;
     for (int i = 0; i < 30; ++i) {
@@ -118,10 +102,10 @@ TEST(PerSource, MemoryIsBoundedByTheSourcesOfTheLastMinute) {
     std::uint64_t suppressed = 0;
     for (int round = 0; round < 20; ++round) {
         for (int i = 0; i < 5000; ++i) {
-            in_addr ip{htonl(0x0a000000u + static_cast<std::uint32_t>(round * 5000 + i))};
+            in_addr bytes{htonl(0x0a000000u + static_cast<std::uint32_t>(round * 5000 + i))};
             char text[INET_ADDRSTRLEN];
-            ::inet_ntop(AF_INET, &ip, text, sizeof text);
-            auto peer = address_of(text);
+            ::inet_ntop(AF_INET, &bytes, text, sizeof text);
+            auto peer = ip(text);
             auto slot = limits.enter(peer);
             limits.login_failed(peer);
             limits.may_log_refusal(peer, suppressed);
@@ -136,9 +120,9 @@ TEST(PerSource, MemoryIsBoundedByTheSourcesOfTheLastMinute) {
 
 Fd connect_from(const std::string& source, const Endpoint& server) {
     Fd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    SocketAddress local = address_of(source, 0);
+    SocketAddress local = ip(source, 0);
     if (::bind(socket.get(), local.get(), local.size) < 0) throw_errno("bind");
-    SocketAddress remote = address_of(server.host, server.port);
+    SocketAddress remote = ip(server.host, server.port);
     if (::connect(socket.get(), remote.get(), remote.size) < 0) throw_errno("connect");
     set_receive_timeout(socket, 5s);
     return socket;
