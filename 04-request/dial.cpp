@@ -24,6 +24,13 @@ bool ends_with_label(std::string name, const std::string& label) {
 }
 }  // namespace
 
+// RFC 6761: ".invalid" names never resolve, and resolvers should say so at once
+// instead of asking a DNS server.
+bool asks_dns(const Address& destination) {
+    return destination.type == AddressType::DomainName &&
+           !ends_with_label(destination.domain, "invalid");
+}
+
 Resolved resolve(const Address& destination) {
     Resolved result;
     if (destination.type != AddressType::DomainName) {
@@ -44,9 +51,7 @@ Resolved resolve(const Address& destination) {
         result.addresses.push_back(address);
         return result;
     }
-    // RFC 6761: ".invalid" names never resolve, and resolvers should say so at
-    // once instead of asking a DNS server.
-    if (ends_with_label(destination.domain, "invalid")) {
+    if (!asks_dns(destination)) {
         result.failure = ReplyCode::HostUnreachable;
         result.detail =
             "resolve " + printable(destination.domain) + ": a .invalid name never resolves";

@@ -18,6 +18,9 @@ struct Resolved {
 };
 // IP addresses are used as they are; names go through getaddrinfo().
 Resolved resolve(const Address& destination);
+// Whether resolve() will ask a DNS server: a name, other than a .invalid one.
+// The rest is answered at once.
+bool asks_dns(const Address& destination);
 
 // There is no reply code for "name not found"; like most servers we answer
 // 0x04 host unreachable. A connect timeout is also 0x04: the host never

@@ -212,6 +212,10 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                    "at most N refused-session lines a minute from one client address; the rest "
                    "are counted in one 'similar lines suppressed' line (default 600; 0: no limit)",
                    [&](const std::string& value) { config.log_refusals = parse_count(value); });
+    cli.add_option("--max-lookups", "N",
+                   "at most N DNS lookups at once, late ones included; more names get reply 04 "
+                   "at once (default 1000; 0: no limit)",
+                   [&](const std::string& value) { config.max_lookups = parse_count(value); });
     cli.add_option(
         "--handshake-timeout", "SECONDS",
         "time a client has to send its greeting, authentication and request (default 10; "
@@ -229,7 +233,8 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                    });
     cli.add_option(
         "--connect-timeout", "SECONDS",
-        "time allowed for connecting to one destination address (default 10)",
+        "time allowed for looking a name up, and for connecting to one destination address "
+        "(default 10)",
         [&](const std::string& value) { config.connect_timeout = parse_seconds(value); });
     cli.add_option("--bind-timeout", "SECONDS",
                    "how long BIND waits for the inbound connection (default 30)",

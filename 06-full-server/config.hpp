@@ -29,6 +29,7 @@ struct Config {
     std::size_t max_per_source = 256;     // sessions at once
     std::size_t max_login_failures = 10;  // wrong passwords a minute
     std::size_t log_refusals = 600;       // refused-session lines a minute
+    std::size_t max_lookups = 1000;       // DNS lookups at once, late ones included (lookup.hpp)
     std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds idle_timeout{600'000};  // 0: none
     // TCP keepalive on both sides of a session: the first probe after this

@@ -167,6 +167,14 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     // The request, in either protocol, and how to answer it in that protocol.
     std::optional<Request> request;
     ReplySender reply;
+    // The earlier chapters' "PEER: why" lines (a bad greeting, a wrong
+    // password, a bad request) go into this session's access line instead of
+    // lines of their own: one line per session, limited per client address.
+    HeldLines held(peer.to_string() + ": ");
+    auto failed = [&held](const std::string& what) {
+        if (held.last().empty()) return what;
+        return held.last().starts_with(what) ? held.last() : what + ": " + held.last();
+    };
 
     // SOCKS4 and SOCKS5 share the port: peek at the first byte without taking it.
     // [docs:peek]
@@ -216,13 +224,13 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         if (auto user = handshake(client, peer, refused ? nobody_ : config_.users)) {
             if (!user->empty()) record.user = printable(*user);
             request = read_request(client, peer);
-            if (!request) record.note = "bad request";
+            if (!request) record.note = failed("bad request");
             reply = [&client, &record](ReplyCode code, const Address& bound) {
                 send_reply(client, code, bound);
                 record.reply = static_cast<int>(code);
             };
         } else {
-            record.note = "handshake failed";
+            record.note = failed("handshake failed");
             // The name tried, marked so that it is never taken for a login.
             if (observer.tried_user()) {
                 record.user = "tried:" + printable(*observer.tried_user());

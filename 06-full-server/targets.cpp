@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lookup.hpp"
+
 namespace socks {
 
 namespace {
@@ -52,7 +54,9 @@ Resolved resolve_or_map(const Config& config, const Address& destination) {
             return result;
         }
     }
-    return resolve(destination);
+    // A silent DNS server must not hold the session longer than a silent
+    // destination would: the lookup gets the connect timeout too.
+    return resolve_within(destination, config.connect_timeout, config.max_lookups);
 }
 }  // namespace
 

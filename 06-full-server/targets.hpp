@@ -8,7 +8,8 @@
 
 namespace socks {
 
-// --map first, then the system resolver (chapter 04's resolve()).
+// --map first, then the system resolver (chapter 04's resolve(), with the
+// connect timeout as its deadline: lookup.hpp).
 Resolved resolve_with_map(const Config& config, const Address& destination);
 
 // Resolves, applies the rules to every address, and connects to the first

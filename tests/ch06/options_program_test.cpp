@@ -177,9 +177,9 @@ TEST(HelpProgram, HelpListsEveryFlagTheTestsUse) {
     // tests/ch06-perf: the speed options).
     // tests/faults/hardening_test.cpp: the hardening flags;
     // tests/ch06/per_source_test.cpp: the per-address limits.
-    const std::set<std::string> tested_elsewhere = {"--bind-timeout",       "--spare-threads",
-                                                    "--deny-loopback",      "--max-per-source",
-                                                    "--max-login-failures", "--log-refusals"};
+    const std::set<std::string> tested_elsewhere = {
+        "--bind-timeout",       "--spare-threads", "--deny-loopback", "--max-per-source",
+        "--max-login-failures", "--log-refusals",  "--max-lookups"};
     for (const std::string& flag : tested) {
         EXPECT_TRUE(listed.count(flag)) << flag << " is missing from --help:\n" << help.out;
     }
