@@ -124,11 +124,12 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     AccessRecord record;
     PerSource::Slot slot = per_source_.enter(peer);
     if (!slot.admitted()) {
-        // Closed before a byte is read, like a client past --max-connections.
+        // Closed before a byte is read, like a client past --max-connections,
+        // and at once: with no reply to deliver there is nothing to linger for,
+        // and lingering would let this address hold threads past its share.
         record.note = "too many sessions from this address (--max-per-source " +
                       std::to_string(config_.max_per_source) + ")";
         log_refusal(peer, record, std::chrono::steady_clock::now() - started);
-        hang_up(client);
         return;
     }
     set_keepalive(client, config_.keepalive);
@@ -235,8 +236,8 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
             if (observer.tried_user()) {
                 record.user = "tried:" + printable(*observer.tried_user());
                 if (refused) {
-                    record.note +=
-                        ": logins from this address refused for the rest of the "
+                    record.note =
+                        "handshake failed: logins from this address refused for the rest of the "
                         "minute (--max-login-failures " +
                         std::to_string(config_.max_login_failures) + ")";
                 } else {

@@ -175,7 +175,7 @@ TEST(UdpAssociate, TenThousandDatagramsOfMixedSizesArriveIntact) {
     // The largest IPv4 UDP payload is 65507 bytes; the SOCKS header takes 10.
     constexpr std::size_t kLargest = 65507 - 10;
     std::mt19937 random(42);
-    std::size_t corrupted = 0, lost = 0;
+    std::size_t corrupted = 0;
     for (int i = 0; i < 10000; ++i) {
         std::size_t size = i == 0 ? kLargest : random() % (kLargest + 1);
         if (i % 10 == 1) size = random() % 64;  // plenty of small ones too
@@ -185,14 +185,13 @@ TEST(UdpAssociate, TenThousandDatagramsOfMixedSizesArriveIntact) {
         Bytes datagram = wrap(echo.port(), data);
         test::send_datagram(association.udp, association.relay, datagram);
         auto back = test::receive_datagram(association.udp);
-        if (!back) {
-            ++lost;
-            continue;
+        if (!back) {  // one is enough to fail; waiting for 9,999 more would take minutes
+            ADD_FAILURE() << "datagram " << i << " (" << size << " bytes) did not come back";
+            break;
         }
         if (*back != datagram) ++corrupted;
     }
     EXPECT_EQ(corrupted, 0u);
-    EXPECT_EQ(lost, 0u);
 }
 
 TEST(UdpAssociate, RulesApplyToEachDatagramAndToTheAssociation) {

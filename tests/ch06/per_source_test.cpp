@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <sstream>
+#include <vector>
 
 #include "capture.hpp"
 #include "helpers.hpp"
@@ -145,7 +146,8 @@ std::string login(const std::string& source, const Endpoint& server, const std::
 
 TEST(PerSourceProgram, OneAddressCannotTakeEverySlot) {
     auto echo = test::echo_target();
-    ServerProcess proxy(kServer, {"--max-per-source", "2", "--handshake-timeout", "60"});
+    ServerProcess proxy(
+        kServer, {"--max-per-source", "2", "--handshake-timeout", "60", "--max-connections", "6"});
     // Two sessions from 127.0.0.1, waiting in the handshake, use its share
     // (each greeting is answered, so each is admitted before the next connects).
     Fd first = connect_from("127.0.0.1", proxy.endpoint());
@@ -164,6 +166,14 @@ TEST(PerSourceProgram, OneAddressCannotTakeEverySlot) {
               std::string::npos)
         << line.line;
     EXPECT_EQ(line["client"].rfind("127.0.0.1:", 0), 0u) << line.line;
+    // Five more that stay open after the server closed them: had the server
+    // lingered on them (as after a refusal it has a reply to deliver for), they
+    // and the two held sessions would fill --max-connections 6 for seconds.
+    std::vector<Fd> over;
+    for (int i = 0; i < 5; ++i) {
+        over.push_back(connect_from("127.0.0.1", proxy.endpoint()));
+        EXPECT_TRUE(read_until_close(over.back()).closed) << i;
+    }
 
     // Another address is served, and so is the first one's held session.
     Fd other = connect_from("127.0.0.2", proxy.endpoint());
@@ -179,7 +189,7 @@ TEST(PerSourceProgram, OneAddressCannotTakeEverySlot) {
     // When one of 127.0.0.1's sessions ends, it may open one again.
     other = Fd();
     second = Fd();
-    wait_for_access(proxy, 3);  // the refusal, 127.0.0.2's session, and this one
+    wait_for_access(proxy, 8);  // the 6 refusals, 127.0.0.2's session, and this one
     Fd again = connect_from("127.0.0.1", proxy.endpoint());
     write_all(again, hex("05 01 00"));
     EXPECT_EQ(to_hex(read_up_to(again, 2)), "05 00") << proxy.log();
