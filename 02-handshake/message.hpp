@@ -32,11 +32,11 @@ template <class Message>
 using Parsed = std::variant<Message, NeedMore, ParseError>;
 // [/docs:parsed]
 
-// Chapter 06's --trace watches every message that read_message() reads and
-// send_message() writes, in the thread that set the observer. Chapters 02-05
-// never set one, so for them these are plain reads and writes. A plain
-// function object, not a class with virtual functions: nothing here needs
-// more, and it is one less thing to get wrong.
+// --trace (fields.hpp) watches every message that read_message() reads and
+// send_message() writes, in the thread that set the observer. Without one
+// these are plain reads and writes. A plain function object, not a class with
+// virtual functions: nothing here needs more, and it is one less thing to get
+// wrong.
 using MessageObserver = std::function<void(bool from_client, const char* name, ByteView bytes)>;
 void set_message_observer(const MessageObserver* observer);  // for this thread; nullptr: none
 const MessageObserver* message_observer();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "fields.hpp"
 #include "message.hpp"
 #include "net.hpp"
 
@@ -47,5 +48,9 @@ void add_user_option(CommandLine& cli, Users& users);
 // ("" without authentication), or nullopt when the connection must close.
 std::optional<std::string> handshake(const Fd& client, const SocketAddress& peer,
                                      const Users& users);
+
+// --trace (chapter 02's fields.hpp): "auth" and "auth-status", the rest by
+// describe_handshake. PASSWD is never shown, only its length.
+std::vector<Field> describe_auth(std::string_view name, ByteView bytes);
 
 }  // namespace socks

@@ -5,7 +5,10 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "fields.hpp"
 #include "message.hpp"
 #include "net.hpp"
 
@@ -55,5 +58,12 @@ std::string reply_name(ReplyCode code);  // "succeeded", "connection refused", .
 // A reply is always complete (at least 10 bytes), also for failures: clients
 // such as curl wait for the whole message before they look at REP.
 Bytes serialize_reply(ReplyCode code, const Address& bound = {});
+
+// --trace (chapter 02's fields.hpp): "request" and "reply", the rest by
+// describe_auth. describe_address adds ATYP, [LEN,] ADDR and PORT found at
+// `at`, named "DST..." or "BND..." by `prefix` (UDP datagrams share them).
+std::vector<Field> describe_request(std::string_view name, ByteView bytes);
+void describe_address(ByteView bytes, std::size_t at, const std::string& prefix,
+                      std::vector<Field>& fields);
 
 }  // namespace socks

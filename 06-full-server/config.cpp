@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "cli.hpp"
+#include "fields.hpp"
 
 #ifndef SOCKS_VERSION
 #define SOCKS_VERSION "0"
@@ -273,9 +274,7 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                        else
                            throw std::invalid_argument("expected debug, info, warn or error");
                    });
-    cli.add_flag("--trace",
-                 "print every SOCKS message as annotated hex on stderr (passwords hidden)",
-                 [&] { config.trace = true; });
+    add_trace_option(cli, config.trace);
     cli.add_flag("--allow-open-proxy",
                  "allow listening on a non-loopback address with no --user and no --allow rule",
                  [&] { config.allow_open_proxy = true; });

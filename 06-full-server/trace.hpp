@@ -1,5 +1,6 @@
-// --trace: every SOCKS message as annotated hex, field by field. The teaching
-// view of a live session.
+// Chapter 06's --trace: chapter 02's annotated hex (fields.hpp), with the
+// messages only chapter 06 has (SOCKS4, UDP datagrams) and a kind per message
+// name; every other message is described by the chapter it belongs to.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fields.hpp"
 #include "net.hpp"
 
 namespace socks {
@@ -26,18 +28,12 @@ enum class MessageKind {
 const char* message_name(MessageKind kind);  // "greeting", "method-selection", ...
 std::optional<MessageKind> message_kind(std::string_view name);
 
-struct Field {
-    std::size_t offset, size;
-    std::string name;     // "VER", "NMETHODS", ...
-    std::string meaning;  // "5", "NO AUTHENTICATION REQUIRED", ...
-};
-
 // The fields of a complete, valid message (what the parsers accepted or the
 // serializers wrote). PASSWD is never shown, only its length.
 std::vector<Field> describe(MessageKind kind, ByteView bytes);
 
-// "127.0.0.1:5555 C> greeting (4 bytes)" then one line per field:
-// "    05                 VER        5"
+// format_fields() over describe(): "127.0.0.1:5555 C> greeting (4 bytes)", then
+// one line per field.
 std::string format_trace(const std::string& peer, bool from_client, MessageKind kind,
                          ByteView bytes);
 

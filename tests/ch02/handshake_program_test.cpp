@@ -130,5 +130,28 @@ TEST(HandshakeProgram, EveryRefusalArrivesWholeWhenBytesArePipelinedBehindIt) {
     }
 }
 
+// --trace: each message of the handshake, field by field, in the log.
+TEST(HandshakeProgram, TraceShowsTheGreetingAndTheSelectionFieldByField) {
+    ServerProcess server(kProgram, {"--trace"});
+    Fd client = test::connect_client(server.endpoint());
+    write_all(client, test::hex("05 02 00 02"));
+    Bytes selection(2);
+    ASSERT_TRUE(read_exact(client, selection));
+    EXPECT_EQ(test::to_hex(selection), "05 00");
+    EXPECT_TRUE(
+        server.wait_for_log(" C> greeting (4 bytes)\n"
+                            "    05                          VER        5\n"
+                            "    02                          NMETHODS   2\n"
+                            "    00 02                       METHODS    NO AUTHENTICATION "
+                            "REQUIRED, USERNAME/PASSWORD\n"))
+        << server.log();
+    EXPECT_TRUE(
+        server.wait_for_log(" S> method-selection (2 bytes)\n"
+                            "    05                          VER        5\n"
+                            "    00                          METHOD     NO AUTHENTICATION "
+                            "REQUIRED\n"))
+        << server.log();
+}
+
 }  // namespace
 }  // namespace socks

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "capture.hpp"
+#include "client.hpp"
 #include "handshake_support.hpp"
 #include "process.hpp"
 
@@ -223,6 +224,33 @@ TEST(AuthProgram, EveryRefusalArrivesWholeWhenBytesArePipelinedBehindIt) {
             test::replay_repeatedly(test::parse_capture(text, what), server.endpoint(), 200))
             << server.log();
     }
+}
+
+// --trace: the RFC 1929 messages field by field; the password only as its length.
+TEST(AuthProgram, TraceShowsTheLoginButNeverThePassword) {
+    ServerProcess server(kProgram, {"--user", "alice:s3cr3t-pw", "--trace"});
+    Fd client = test::connect_client(server.endpoint());
+    Bytes login = test::hex("05 01 02");
+    Bytes credentials = test::user_pass("alice", "s3cr3t-pw");
+    login.insert(login.end(), credentials.begin(), credentials.end());
+    write_all(client, login);
+    Bytes answer(4);
+    ASSERT_TRUE(read_exact(client, answer));
+    EXPECT_EQ(test::to_hex(answer), "05 02 01 00");
+    EXPECT_TRUE(
+        server.wait_for_log(" C> auth (17 bytes)\n"
+                            "    01                          VER        1 (RFC 1929)\n"
+                            "    05                          ULEN       5\n"
+                            "    61 6c 69 63 65              UNAME      \"alice\"\n"
+                            "    09                          PLEN       9\n"
+                            "    **                          PASSWD     (9 bytes, hidden)\n"))
+        << server.log();
+    EXPECT_TRUE(
+        server.wait_for_log(" S> auth-status (2 bytes)\n"
+                            "    01                          VER        1 (RFC 1929)\n"
+                            "    00                          STATUS     success\n"))
+        << server.log();
+    EXPECT_EQ(server.log().find("s3cr3t"), std::string::npos) << server.log();
 }
 
 }  // namespace

@@ -249,5 +249,30 @@ TEST(RequestProgram, EveryRefusalArrivesWholeWhenBytesArePipelinedBehindIt) {
     }
 }
 
+// --trace: the request and the reply field by field.
+TEST(RequestProgram, TraceShowsTheRequestAndTheReplyFieldByField) {
+    ServerProcess server(test::kRequestProgram, {"--trace"});
+    std::uint16_t closed = test::closed_port();
+    Answer answer = test::request_answer(server.endpoint(), test::ipv4_request(closed));
+    EXPECT_EQ(to_hex(answer.bytes), "05 05 00 01 00 00 00 00 00 00") << describe(answer);
+    char port[8];
+    std::snprintf(port, sizeof port, "%02x %02x", closed >> 8, closed & 0xff);
+    EXPECT_TRUE(server.wait_for_log(
+        std::string(" C> request (10 bytes)\n"
+                    "    05                          VER        5\n"
+                    "    01                          CMD        CONNECT\n"
+                    "    00                          RSV        \n"
+                    "    01                          ATYP       IPv4\n"
+                    "    7f 00 00 01                 DST.ADDR   127.0.0.1\n"
+                    "    ") +
+        port + "                       DST.PORT   " + std::to_string(closed) + "\n"))
+        << server.log();
+    EXPECT_TRUE(
+        server.wait_for_log(" S> reply (10 bytes)\n"
+                            "    05                          VER        5\n"
+                            "    05                          REP        connection refused\n"))
+        << server.log();
+}
+
 }  // namespace
 }  // namespace socks

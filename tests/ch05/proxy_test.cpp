@@ -246,5 +246,24 @@ TEST(RelayProgram, EveryRefusalArrivesWholeWhenBytesArePipelinedBehindIt) {
     }
 }
 
+// --trace: the whole negotiation, never the relayed bytes.
+TEST(RelayProgram, TraceShowsTheNegotiationButNotTheRelayedData) {
+    auto echo = test::echo_target();
+    ServerProcess proxy(kProgram, {"--trace"});
+    auto connection = test::socks5_connect(proxy.endpoint(), "127.0.0.1", echo.port());
+    ASSERT_EQ(connection.reply, 0x00) << proxy.log();
+    write_all(connection.socket, std::string_view("relayed-not-traced"));
+    char back[18];
+    ASSERT_TRUE(read_exact(connection.socket,
+                           std::span(reinterpret_cast<std::uint8_t*>(back), sizeof back)));
+    EXPECT_TRUE(
+        proxy.wait_for_log(" S> reply (10 bytes)\n"
+                           "    05                          VER        5\n"
+                           "    00                          REP        succeeded\n"))
+        << proxy.log();
+    EXPECT_NE(proxy.log().find(" C> greeting (3 bytes)\n"), std::string::npos) << proxy.log();
+    EXPECT_EQ(proxy.log().find("72 65 6c 61"), std::string::npos) << "relayed bytes traced";
+}
+
 }  // namespace
 }  // namespace socks

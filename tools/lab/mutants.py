@@ -97,4 +97,26 @@ MUTANTS = [
      "06-full-server/udp_relay.cpp",
      "header.fragment != 0) {",
      "header.fragment == 0xFF) {", "ch06", "Udp"),
+    ("one client address may hold every session slot (--max-per-source ignored)",
+     "06-full-server/per_source.cpp",
+     "if (limits_.sessions != 0 && state.sessions >= limits_.sessions) return Slot();",
+     "if (limits_.sessions != 0 && state.sessions >= limits_.sessions * 1000) return Slot();",
+     "ch06",
+     "PerSource"),
+    ("a session past --max-per-source lingers, holding its thread and slot for seconds",
+     "06-full-server/session.cpp",
+     "        log_refusal(peer, record, std::chrono::steady_clock::now() - started);\n"
+     "        return;",
+     "        log_refusal(peer, record, std::chrono::steady_clock::now() - started);\n"
+     "        hang_up(client);\n"
+     "        return;", "ch06", "PerSourceProgram"),
+    ("wrong passwords are never throttled (--max-login-failures ignored)",
+     "06-full-server/per_source.cpp",
+     "    return failures.count >= limits_.login_failures;",
+     "    return failures.count >= limits_.login_failures * 1000;", "ch06", "PerSource"),
+    ("the earlier chapters' per-session lines are written beside the access line (one client "
+     "writes the log as fast as it refuses)",
+     "06-full-server/session.cpp",
+     'HeldLines held(peer.to_string() + ": ");',
+     'HeldLines held("(nothing) ");', "ch06", "PerSourceProgram"),
 ]
