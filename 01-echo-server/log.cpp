@@ -5,13 +5,12 @@
 #include <atomic>
 #include <cstdio>
 #include <ctime>
-#include <utility>
 
 namespace socks {
 
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::Info};
-thread_local HeldLines* t_held = nullptr;
+thread_local const LineFilter* t_filter = nullptr;
 
 const char* level_name(LogLevel level) {
     switch (level) {
@@ -36,23 +35,13 @@ bool log_enabled(LogLevel level) {
     return level >= g_level.load();
 }
 
-HeldLines::HeldLines(std::string prefix) : prefix_(std::move(prefix)), outer_(t_held) {
-    t_held = this;
-}
-
-HeldLines::~HeldLines() {
-    t_held = outer_;
-}
-
-bool HeldLines::holds(std::string_view message) {
-    if (!message.starts_with(prefix_)) return false;
-    last_ = message.substr(prefix_.size());
-    return true;
+void set_thread_line_filter(const LineFilter* filter) {
+    t_filter = filter;
 }
 
 void log(LogLevel level, std::string_view message) {
     if (!log_enabled(level)) return;
-    if (level == LogLevel::Info && t_held != nullptr && t_held->holds(message)) return;
+    if (level == LogLevel::Info && t_filter != nullptr && (*t_filter)(message)) return;
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
     tm utc{};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,26 +27,11 @@ inline void log_error(std::string_view message) {
     log(LogLevel::Error, message);
 }
 
-// While it lives, this thread's INFO lines that begin with `prefix` are held
-// back instead of written, and the last one is kept (without the prefix) for
-// the caller to report in a line of its own. Chapter 06 folds the earlier
-// chapters' "PEER: why" lines into its one access line per session, of which
-// a client gets a limited number a minute; otherwise a client could make the
-// server write a line per wrong password for as long as it likes.
-class HeldLines {
-  public:
-    explicit HeldLines(std::string prefix);
-    ~HeldLines();
-    HeldLines(const HeldLines&) = delete;
-    HeldLines& operator=(const HeldLines&) = delete;
-    bool holds(std::string_view message);  // log() calls it: true when held back
-    const std::string& last() const { return last_; }
-
-  private:
-    std::string prefix_;
-    std::string last_;
-    HeldLines* outer_;
-};
+// A filter for this thread's INFO lines: when it returns true, the line is
+// not written (the filter has taken it). For a caller that reports what the
+// code it calls would log in a line of its own; nullptr: none.
+using LineFilter = std::function<bool(std::string_view message)>;
+void set_thread_line_filter(const LineFilter* filter);
 
 // Text a client chose (a domain name, a user name), made safe to log: bytes
 // outside printable ASCII, spaces, quotes, backslashes and '=' become \xNN, so

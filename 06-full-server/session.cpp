@@ -80,6 +80,31 @@ class SessionObserver {
     };
 };
 
+// While it lives, this thread's INFO lines that begin with `prefix` (the
+// earlier chapters' "PEER: why" lines) are held back instead of written, and
+// the last one is kept, without the prefix, for the session's access line. So
+// a session writes one line, and a client that sends wrong passwords or
+// garbage as fast as it can gets no more lines than --log-refusals allows.
+class HeldLines {
+  public:
+    explicit HeldLines(std::string prefix) : prefix_(std::move(prefix)) {
+        set_thread_line_filter(&filter_);
+    }
+    ~HeldLines() { set_thread_line_filter(nullptr); }
+    HeldLines(const HeldLines&) = delete;
+    HeldLines& operator=(const HeldLines&) = delete;
+    const std::string& last() const { return last_; }
+
+  private:
+    std::string prefix_;
+    std::string last_;
+    LineFilter filter_ = [this](std::string_view message) {
+        if (!message.starts_with(prefix_)) return false;
+        last_ = message.substr(prefix_.size());
+        return true;
+    };
+};
+
 // TCP keepalive: a peer that vanished (powered off, a NAT that forgot the
 // connection) is found within idle + 6 x 10 s, and its session ends.
 void set_keepalive(const Fd& socket, std::chrono::seconds idle) {
