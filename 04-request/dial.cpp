@@ -1,5 +1,6 @@
 #include "dial.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -24,11 +25,17 @@ bool ends_with_label(std::string name, const std::string& label) {
 }
 }  // namespace
 
-// RFC 6761: ".invalid" names never resolve, and resolvers should say so at once
-// instead of asking a DNS server.
 bool asks_dns(const Address& destination) {
-    return destination.type == AddressType::DomainName &&
-           !ends_with_label(destination.domain, "invalid");
+    if (destination.type != AddressType::DomainName) return false;
+    // An address written as a name ("127.0.0.1", "::1": what clients that let
+    // the proxy resolve send for an address) is read, not looked up.
+    in6_addr ignored;
+    if (::inet_pton(AF_INET, destination.domain.c_str(), &ignored) == 1 ||
+        ::inet_pton(AF_INET6, destination.domain.c_str(), &ignored) == 1)
+        return false;
+    // RFC 6761: ".invalid" names never resolve, and resolvers should say so at
+    // once instead of asking a DNS server (resolve() does).
+    return !ends_with_label(destination.domain, "invalid");
 }
 
 Resolved resolve(const Address& destination) {
@@ -51,7 +58,7 @@ Resolved resolve(const Address& destination) {
         result.addresses.push_back(address);
         return result;
     }
-    if (!asks_dns(destination)) {
+    if (ends_with_label(destination.domain, "invalid")) {  // RFC 6761: ask nobody
         result.failure = ReplyCode::HostUnreachable;
         result.detail =
             "resolve " + printable(destination.domain) + ": a .invalid name never resolves";

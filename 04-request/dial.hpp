@@ -18,8 +18,8 @@ struct Resolved {
 };
 // IP addresses are used as they are; names go through getaddrinfo().
 Resolved resolve(const Address& destination);
-// Whether resolve() will ask a DNS server: a name, other than a .invalid one.
-// The rest is answered at once.
+// Whether resolve() will ask a DNS server: a name that is neither an IP address
+// written as text nor a .invalid name. The rest is answered at once.
 bool asks_dns(const Address& destination);
 
 // There is no reply code for "name not found"; like most servers we answer

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
+#include <system_error>
 
 #include "auth.hpp"
 #include "bind.hpp"
@@ -16,6 +18,7 @@
 #include "log.hpp"
 #include "message.hpp"
 #include "relay.hpp"
+#include "server.hpp"
 #include "socks4.hpp"
 #include "targets.hpp"
 #include "trace.hpp"
@@ -158,7 +161,18 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         return;
     }
     set_keepalive(client, config_.keepalive);
-    if (std::optional<Fd> other_side = negotiate(client, peer, record)) {
+    std::optional<Fd> other_side;
+    try {
+        other_side = negotiate(client, peer, record);
+    } catch (const std::system_error& error) {
+        if (stopping()) throw;  // chapter 01 logs the stop's cut
+        // A reset or a failed read before the request was answered: one access
+        // line like any refusal, so it counts against --log-refusals too.
+        record.note = record.note.empty() ? error.what() : record.note + ", " + error.what();
+        log_refusal(peer, record, std::chrono::steady_clock::now() - started);
+        return;
+    }
+    if (other_side) {
         set_keepalive(*other_side, config_.keepalive);
         RelayResult relayed;
         if (config_.splice_relay) {
@@ -196,10 +210,12 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     // The earlier chapters' "PEER: why" lines (a bad greeting, a wrong
     // password, a bad request) go into this session's access line instead of
     // lines of their own: one line per session, limited per client address.
-    HeldLines held(peer.to_string() + ": ");
+    // Only until the request is in: BIND and UDP ASSOCIATE log as they go.
+    std::optional<HeldLines> held(std::in_place, peer.to_string() + ": ");
     auto failed = [&held](const std::string& what) {
-        if (held.last().empty()) return what;
-        return held.last().starts_with(what) ? held.last() : what + ": " + held.last();
+        const std::string& last = held->last();
+        if (last.empty()) return what;
+        return last.starts_with(what) ? last : what + ": " + last;
     };
 
     // SOCKS4 and SOCKS5 share the port: peek at the first byte without taking it.
@@ -278,6 +294,7 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
         request.reset();
     }
     deadline.release();  // the request is in (or the session is over)
+    held.reset();
 
     if (request) {
         record.command = command_name(request->command);

@@ -6,7 +6,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <thread>
 
 #include "log.hpp"
@@ -40,18 +39,21 @@ Resolved resolve_within(const Address& destination, std::chrono::milliseconds de
         return unanswered(destination, std::to_string(max_waiting) +
                                            " lookups are already waiting for the DNS server");
     }
-    auto lookup = std::make_shared<Lookup>();
+    std::shared_ptr<Lookup> lookup;
     try {
+        lookup = std::make_shared<Lookup>();
         std::thread([lookup, destination] {
             Resolved result = resolve(destination);
+            // Counted out before the answer is handed over: the session may
+            // start its next lookup the moment it has this one.
+            running.fetch_sub(1);
             {
                 std::lock_guard lock(lookup->mutex);
                 lookup->result = std::move(result);
             }
             lookup->finished.notify_one();
-            running.fetch_sub(1);
         }).detach();
-    } catch (const std::system_error& error) {
+    } catch (const std::exception& error) {  // no thread (or no memory) for it
         running.fetch_sub(1);
         return unanswered(destination, std::string("no thread for the lookup: ") + error.what());
     }
