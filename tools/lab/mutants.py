@@ -117,6 +117,6 @@ MUTANTS = [
     ("the earlier chapters' per-session lines are written beside the access line (one client "
      "writes the log as fast as it refuses)",
      "06-full-server/session.cpp",
-     'HeldLines held(peer.to_string() + ": ");',
-     'HeldLines held("(nothing) ");', "ch06", "PerSourceProgram"),
+     'held(std::in_place, peer.to_string() + ": ");',
+     'held(std::in_place, "(nothing) ");', "ch06", "PerSourceProgram"),
 ]
