@@ -17,6 +17,7 @@
 #include "hang_up.hpp"
 #include "log.hpp"
 #include "message.hpp"
+#include "proxy_protocol.hpp"
 #include "relay.hpp"
 #include "server.hpp"
 #include "socks4.hpp"
@@ -32,6 +33,7 @@ struct SessionContext::AccessRecord {
     std::string user = "-";
     std::string command = "-";
     std::string target = "-";
+    std::string via;   // the balancer that named the client (PROXY protocol)
     int reply = -1;    // the last reply code sent
     std::string note;  // how it ended
     std::uint64_t up = 0, down = 0;
@@ -110,6 +112,24 @@ class HeldLines {
 
 // TCP keepalive: a peer that vanished (powered off, a NAT that forgot the
 // connection) is found within idle + 6 x 10 s, and its session ends.
+// Whether what the client has sent so far begins like a PROXY header (peeked,
+// not taken: anything else goes on to the SOCKS handshake as before).
+bool proxy_header_sent(const Fd& client) {
+    std::uint8_t start[16];
+    ssize_t got;
+    do {
+        got = ::recv(client.get(), start, sizeof start, MSG_PEEK | MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    return got > 0 && starts_like_proxy_header(ByteView(start, static_cast<std::size_t>(got)));
+}
+
+bool trusted_balancer(const Config& config, const SocketAddress& peer) {
+    for (const Network& network : config.proxy_protocol_from) {
+        if (network.contains(peer)) return true;
+    }
+    return false;
+}
+
 void set_keepalive(const Fd& socket, std::chrono::seconds idle) {
     if (idle.count() <= 0) return;
     int on = 1, seconds = static_cast<int>(idle.count()), interval = 10, probes = 6;
@@ -147,9 +167,21 @@ SessionContext::~SessionContext() {
 // non-inlined calls whose deep frames (the handshake's buffers, the resolver,
 // the log line's temporaries) are gone while the relay waits. An idle session
 // then keeps two pages of stack resident instead of three (docs/performance.md).
-void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
+void SessionContext::serve(const Fd& client, const SocketAddress& connected) {
     auto started = std::chrono::steady_clock::now();
     AccessRecord record;
+    // Behind a trusted load balancer the client is the one its PROXY header
+    // names: rules, limits, the UDP source check and the log all see that one.
+    std::optional<SocketAddress> named;
+    if (trusted_balancer(config_, connected)) {
+        named = client_behind_balancer(client, connected, record);
+        if (!named) {
+            log_refusal(connected, record, std::chrono::steady_clock::now() - started);
+            hang_up(client);  // a FIN, not a reset for the bytes left unread
+            return;
+        }
+    }
+    const SocketAddress& peer = named ? *named : connected;
     PerSource::Slot slot = per_source_.enter(peer);
     if (!slot.admitted()) {
         // Closed before a byte is read, like a client past --max-connections,
@@ -192,6 +224,28 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
     hang_up(client);  // a refusal's reply must not be lost to a reset (chapter 02)
 }
 // [/docs:session-frames]
+
+[[gnu::noinline]] std::optional<SocketAddress> SessionContext::client_behind_balancer(
+    const Fd& client, const SocketAddress& balancer, AccessRecord& record) {
+    // The header is part of the handshake: it has --handshake-timeout too.
+    auto deadline =
+        deadlines_.arm(client, config_.handshake_timeout.count() > 0
+                                   ? std::chrono::steady_clock::now() + config_.handshake_timeout
+                                   : Deadlines::Clock::time_point::max());
+    Bytes bytes;
+    auto received = read_message<ProxyHeader>(client, parse_proxy_header, bytes, "proxy-header");
+    if (auto* error = std::get_if<ParseError>(&received)) {
+        record.note = deadline.expired()
+                          ? "handshake timeout (waiting for the PROXY protocol header)"
+                          : "no valid PROXY protocol header from a --proxy-protocol-from "
+                            "source: " +
+                                error->reason;
+        return std::nullopt;
+    }
+    record.via = balancer.to_string();
+    auto& header = std::get<ProxyHeader>(received);
+    return header.source ? *header.source : balancer;
+}
 
 [[gnu::noinline]] std::optional<Fd> SessionContext::negotiate(const Fd& client,
                                                               const SocketAddress& peer,
@@ -258,6 +312,10 @@ void SessionContext::serve(const Fd& client, const SocketAddress& peer) {
                 request.reset();
             }
         }
+    } else if (peeked == 1 && (version == 'P' || version == '\r') && proxy_header_sent(client)) {
+        // Anyone could write a PROXY header naming any address: only the
+        // balancers of --proxy-protocol-from are believed (serve() above).
+        record.note = "a PROXY protocol header from a source not in --proxy-protocol-from";
     } else if (peeked == 1) {
         record.protocol = "socks5";
         // Past --max-login-failures, this address's passwords are all wrong
@@ -354,8 +412,10 @@ void SessionContext::log_refusal(const SocketAddress& peer, const AccessRecord& 
 [[gnu::noinline]] void SessionContext::log_access(const SocketAddress& peer,
                                                   const AccessRecord& record,
                                                   std::chrono::steady_clock::duration took) {
-    log_info("access client=" + peer.to_string() + " proto=" + record.protocol + " user=" +
-             record.user + " cmd=" + (record.command == "UDP ASSOCIATE" ? "UDP" : record.command) +
+    log_info("access client=" + peer.to_string() +
+             (record.via.empty() ? "" : " via=" + record.via) + " proto=" + record.protocol +
+             " user=" + record.user +
+             " cmd=" + (record.command == "UDP ASSOCIATE" ? "UDP" : record.command) +
              " target=" + record.target + " reply=" + reply_text(record.reply) +
              " up=" + std::to_string(record.up) + " down=" + std::to_string(record.down) +
              " duration=" + format_seconds(took) +

@@ -27,6 +27,12 @@ class SessionContext {
     // Everything up to the relay: handshake, request, and the command's own
     // work (dialing, BIND, UDP ASSOCIATE). Returns what to relay to, if anything.
     std::optional<Fd> negotiate(const Fd& client, const SocketAddress& peer, AccessRecord& record);
+    // A connection from a --proxy-protocol-from balancer: reads its PROXY
+    // header and returns the client it names (the connection's own peer for a
+    // LOCAL or UNKNOWN header), or nothing when the header is missing or bad.
+    std::optional<SocketAddress> client_behind_balancer(const Fd& client,
+                                                        const SocketAddress& balancer,
+                                                        AccessRecord& record);
     void log_access(const SocketAddress& peer, const AccessRecord& record,
                     std::chrono::steady_clock::duration took);
     // A refusal's line, unless this client has had its share this minute.

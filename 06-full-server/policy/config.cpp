@@ -195,6 +195,15 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
             if (!address || eq == 0) throw std::invalid_argument("expected HOST=IP");
             config.hosts[normalize_host(value.substr(0, eq))].push_back(*address);
         });
+    cli.add_option("--proxy-protocol-from", "CIDR",
+                   "a load balancer here (e.g. HAProxy with send-proxy or send-proxy-v2) sends a "
+                   "PROXY protocol v1/v2 header first, naming the real client; it must send one, "
+                   "and nobody else may (repeatable)",
+                   [&](const std::string& value) {
+                       auto network = Network::parse(value);
+                       if (!network) throw std::invalid_argument("expected an address or CIDR");
+                       config.proxy_protocol_from.push_back(*network);
+                   });
     cli.add_option(
         "--max-connections", "N",
         "at most N sessions at once; more clients are closed at once (default 1000; 0: no "

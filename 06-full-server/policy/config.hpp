@@ -24,6 +24,9 @@ struct Config {
     Rules rules;
     std::vector<SocketAddress> outgoing;  // --outgoing-address (at most one per family)
     std::map<std::string, std::vector<SocketAddress>> hosts;  // --map, by normalised name
+    // --proxy-protocol-from: the load balancers whose PROXY header names the
+    // real client (balancer/proxy_protocol.hpp); they must send one.
+    std::vector<Network> proxy_protocol_from;
     std::size_t max_connections = 1000;
     // Per client address (per_source.hpp); 0: no limit.
     std::size_t max_per_source = 256;     // sessions at once

@@ -176,10 +176,11 @@ TEST(HelpProgram, HelpListsEveryFlagTheTestsUse) {
     // Flags with their own tests elsewhere (chapter 06 part 2: BIND and UDP;
     // tests/ch06-perf: the speed options).
     // tests/faults/hardening_test.cpp: the hardening flags;
-    // tests/ch06/per_source_test.cpp: the per-address limits.
+    // tests/ch06/per_source_test.cpp: the per-address limits;
+    // tests/ch06-balancer: behind a load balancer.
     const std::set<std::string> tested_elsewhere = {
         "--bind-timeout",       "--spare-threads", "--deny-loopback", "--max-per-source",
-        "--max-login-failures", "--log-refusals",  "--max-lookups"};
+        "--max-login-failures", "--log-refusals",  "--max-lookups",   "--proxy-protocol-from"};
     for (const std::string& flag : tested) {
         EXPECT_TRUE(listed.count(flag)) << flag << " is missing from --help:\n" << help.out;
     }

@@ -22,7 +22,7 @@ namespace {
 // Which fuzz target a C> message of a capture seeds.
 const std::map<std::string, std::string> kTargetOf = {
     {"greeting", "greeting"},     {"auth", "user_pass"},          {"request", "request"},
-    {"socks4-request", "socks4"}, {"udp-datagram", "udp_header"},
+    {"socks4-request", "socks4"}, {"udp-datagram", "udp_header"}, {"proxy-header", "proxy_header"},
 };
 
 // Seeds no capture holds: name -> hex (see capture.hpp for the notation).
@@ -48,6 +48,16 @@ const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std:
          {{"socks4", "04 01 00 50 7f 00 00 01 \"bob\" 00"},
           {"socks4a", "04 01 00 50 00 00 00 01 00 \"example.invalid\" 00"},
           {"bind", "04 02 00 50 7f 00 00 01 00"}}},
+        {"proxy_header",
+         {{"v1-tcp6", "\"PROXY TCP6 ::1 ::1 40000 1080\\r\\n\""},
+          {"v1-unknown", "\"PROXY UNKNOWN ffff::1 ::1 1 2\\r\\n\""},
+          {"v2-local", "0d 0a 0d 0a 00 0d 0a 51 55 49 54 0a 20 00 00 00"},
+          {"v2-tlv",
+           "0d 0a 0d 0a 00 0d 0a 51 55 49 54 0a 21 11 00 0f 7f 00 00 02 7f 00 00 01 "
+           "9c 41 04 38 04 00 00"},
+          {"v2-udp",
+           "0d 0a 0d 0a 00 0d 0a 51 55 49 54 0a 21 12 00 0c 7f 00 00 02 7f 00 00 01 "
+           "9c 41 04 38"}}},
         {"udp_header",
          {{"ipv4", "00 00 00 01 7f 00 00 01 00 35 \"hello\""},
           {"domain", "00 00 00 03 09 \"localhost\" 00 35 \"x\""},
@@ -83,7 +93,7 @@ int main(int argc, char** argv) {
     const std::string out = argv[1];
     ::mkdir(out.c_str(), 0755);
     for (const char* target :
-         {"greeting", "user_pass", "request", "socks4", "udp_header", "session"}) {
+         {"greeting", "user_pass", "request", "socks4", "udp_header", "proxy_header", "session"}) {
         ::mkdir((out + "/" + target).c_str(), 0755);
     }
     int written = 0;

@@ -119,4 +119,18 @@ MUTANTS = [
      "06-full-server/session.cpp",
      'held(std::in_place, peer.to_string() + ": ");',
      'held(std::in_place, "(nothing) ");', "ch06", "PerSourceProgram"),
+    # chapter 06, behind a load balancer (label ch06-balancer: not part of check06)
+    ("the client a trusted balancer's PROXY header names is ignored (rules, limits and the log "
+     "see the balancer)",
+     "06-full-server/session.cpp",
+     "const SocketAddress& peer = named ? *named : connected;",
+     "const SocketAddress& peer = connected;", "ch06-balancer", "BehindHaproxy"),
+    ("a PROXY header is believed from whoever sends one (anyone can choose their address)",
+     "06-full-server/session.cpp",
+     "if (trusted_balancer(config_, connected)) {",
+     "if (trusted_balancer(config_, connected) || proxy_header_sent(client)) {",
+     "ch06-balancer", "BehindHaproxy"),
 ]
+
+# What to build for a label that is not a chapter's checkNN (which builds checkNN_programs).
+BUILD_TARGETS = {"ch06-balancer": ["ch06_balancer_tests", "socks5-server"]}
