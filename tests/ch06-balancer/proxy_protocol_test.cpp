@@ -73,8 +73,10 @@ TEST(ProxyHeader, ParsesTheHeadersHaproxySent) {
 
 TEST(ProxyHeader, EveryTruncationAsksForMoreAndNeverPastTheEnd) {
     std::vector<Bytes> headers = {
-        header_of("06-haproxy-send-proxy-v2.txt"), header_of("06-haproxy-send-proxy-v2-ipv6.txt"),
-        header_of("06-haproxy-send-proxy.txt"), bytes_of("PROXY UNKNOWN\r\n"),
+        header_of("06-haproxy-send-proxy-v2.txt"),
+        header_of("06-haproxy-send-proxy-v2-ipv6.txt"),
+        header_of("06-haproxy-send-proxy.txt"),
+        bytes_of("PROXY UNKNOWN\r\n"),
         bytes_of("PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
                  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n"),
         bytes_of("PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
