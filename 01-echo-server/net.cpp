@@ -144,7 +144,7 @@ AddrInfoList resolve_tcp(const Endpoint& endpoint, int flags) {
 
 }  // namespace
 
-Fd listen_tcp(const Endpoint& endpoint, int backlog) {
+Fd listen_tcp(const Endpoint& endpoint, int backlog, bool reuse_port) {
     AddrInfoList list = resolve_tcp(endpoint, AI_PASSIVE);
     int last_error = 0;
     const char* failed_call = "socket";
@@ -157,6 +157,11 @@ Fd listen_tcp(const Endpoint& endpoint, int backlog) {
         // Restarting the server must not wait for TIME_WAIT sockets of the last run.
         int one = 1;
         ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+            last_error = errno;
+            failed_call = "setsockopt(SO_REUSEPORT)";
+            continue;
+        }
         // "[::1]:1080" means IPv6 only; 127.0.0.1 gets its own --listen.
         if (ai->ai_family == AF_INET6) {
             ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);

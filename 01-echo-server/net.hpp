@@ -68,7 +68,9 @@ SocketAddress local_address(const Fd& socket);
 SocketAddress peer_address(const Fd& socket);
 
 // Resolves `endpoint` (numeric or by name) and binds + listens on the first address that works.
-Fd listen_tcp(const Endpoint& endpoint, int backlog = SOMAXCONN);
+// `reuse_port` sets SO_REUSEPORT: several sockets (and processes) may then listen
+// on the same address and port, and the kernel spreads new connections over them.
+Fd listen_tcp(const Endpoint& endpoint, int backlog = SOMAXCONN, bool reuse_port = false);
 // Resolves `endpoint` and connects to each address in turn (a blocking connect, for clients and
 // tests).
 Fd connect_tcp(const Endpoint& endpoint);

@@ -20,7 +20,7 @@ Server::Server(const std::vector<Endpoint>& listen, ConnectionHandler handler,
                ServerOptions options)
     : handler_(std::move(handler)), options_(options) {
     for (const Endpoint& endpoint : listen)
-        listeners_.push_back(listen_tcp(endpoint));
+        listeners_.push_back(listen_tcp(endpoint, SOMAXCONN, options_.reuse_port));
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) throw_errno("pipe2");
     wake_read_ = Fd(pipe_fds[0]);

@@ -38,6 +38,8 @@ struct ServerOptions {
     std::size_t max_sessions = 0;
     // Empty: start_thread(session, thread_stack_size) for every session.
     SessionLauncher launcher;
+    // SO_REUSEPORT on the listening sockets (listen_tcp in net.hpp).
+    bool reuse_port = false;
 };
 
 class Server {

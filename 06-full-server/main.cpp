@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     };
     options.max_sessions = config.max_connections;
     options.drain_timeout = config.shutdown_grace;
+    options.reuse_port = config.reuse_port;
     // serve_main(), with one step between listening and serving: the session
     // code must know the real listening addresses to refuse loops to itself.
     try {

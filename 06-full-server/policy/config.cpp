@@ -284,6 +284,10 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                            throw std::invalid_argument("expected debug, info, warn or error");
                    });
     add_trace_option(cli, config.trace);
+    cli.add_flag("--reuse-port",
+                 "let several socks5-server processes listen on the same port (SO_REUSEPORT); "
+                 "the kernel spreads new connections over them",
+                 [&] { config.reuse_port = true; });
     cli.add_flag("--allow-open-proxy",
                  "allow listening on a non-loopback address with no --user and no --allow rule",
                  [&] { config.allow_open_proxy = true; });

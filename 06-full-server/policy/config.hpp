@@ -46,6 +46,8 @@ struct Config {
     LogLevel log_level = LogLevel::Info;
     bool trace = false;
     bool allow_open_proxy = false;
+    // --reuse-port: SO_REUSEPORT, so several instances share one listening port.
+    bool reuse_port = false;
     // --relay: splice (fast_relay.hpp, the default) or copy (chapter 05's relay).
     bool splice_relay = true;
 };

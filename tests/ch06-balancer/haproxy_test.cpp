@@ -246,3 +246,42 @@ TEST(BehindHaproxy, AHeaderFromAnUntrustedSourceIsRefused) {
 
 }  // namespace
 }  // namespace socks::ch06
+
+namespace socks::ch06 {
+namespace {
+
+// --reuse-port: two instances on one port (SO_REUSEPORT), the kernel spreading
+// connections over them by a hash of each connection's addresses and ports.
+// Every connection has a new source port, so within a few both have served;
+// the bound (200) only ends a broken test.
+TEST(ReusePort, TwoInstancesShareOnePortAndBothServe) {
+    ServerProcess first(kServer, {"--reuse-port"});
+    std::string shared = first.proxy();
+    ServerProcess second(kServer, {"--reuse-port", "--listen", shared});
+    EXPECT_EQ(second.proxy(), shared);
+    auto served = [](const ServerProcess& server) { return access_lines(server.log()).size(); };
+    for (int i = 0; i < 200 && (served(first) == 0 || served(second) == 0); ++i) {
+        Fd client = connect_tcp(first.endpoint());
+        timeval timeout{5, 0};
+        ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        Bytes greeting{0x05, 0x01, 0x00};
+        write_all(client, ByteView(greeting));
+        ASSERT_EQ(read_up_to(client, 2), (Bytes{0x05, 0x00}));
+        ::shutdown(client.get(), SHUT_WR);
+        ASSERT_TRUE(read_until_close(client).closed);  // its access line is written by now
+    }
+    EXPECT_GT(served(first), 0u) << first.log();
+    EXPECT_GT(served(second), 0u) << second.log();
+}
+
+// Without --reuse-port on both, the second instance cannot have the port.
+TEST(ReusePort, WithoutItTheSecondInstanceIsRefusedThePort) {
+    ServerProcess first(kServer, {"--reuse-port"});
+    auto second =
+        test::run_command({test::program_path(kServer), "--listen", first.proxy()}, {}, 10s);
+    EXPECT_EQ(second.exit_code, 1) << second.err;
+    EXPECT_NE(second.err.find("Address already in use"), std::string::npos) << second.err;
+}
+
+}  // namespace
+}  // namespace socks::ch06
