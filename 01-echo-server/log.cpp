@@ -39,9 +39,7 @@ void set_thread_line_filter(const LineFilter* filter) {
     t_filter = filter;
 }
 
-void log(LogLevel level, std::string_view message) {
-    if (!log_enabled(level)) return;
-    if (level == LogLevel::Info && t_filter != nullptr && (*t_filter)(message)) return;
+std::string log_timestamp() {
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
     tm utc{};
@@ -50,11 +48,23 @@ void log(LogLevel level, std::string_view message) {
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                   now.tv_nsec / 1000000);
-    std::string line = std::string(stamp) + " " + level_name(level) + " ";
-    line.append(message);
+    return stamp;
+}
+
+void log_line(LogLevel level, std::string_view text) {
+    if (!log_enabled(level)) return;
+    std::string line(text);
     line += '\n';
     // One write per line: the kernel keeps each line whole even across threads.
     [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+void log(LogLevel level, std::string_view message) {
+    if (!log_enabled(level)) return;
+    if (level == LogLevel::Info && t_filter != nullptr && (*t_filter)(message)) return;
+    std::string line = log_timestamp() + " " + level_name(level) + " ";
+    line.append(message);
+    log_line(level, line);
 }
 
 std::string printable(std::string_view text) {

@@ -27,6 +27,12 @@ inline void log_error(std::string_view message) {
     log(LogLevel::Error, message);
 }
 
+// A line of a format that carries its own time and level (a JSON object, say),
+// written as it is, whole, if `level` is enabled; log_timestamp() is the time
+// as log() writes it ("2026-12-03T16:38:29.802Z").
+void log_line(LogLevel level, std::string_view line);
+std::string log_timestamp();
+
 // A filter for this thread's INFO lines: when it returns true, the line is
 // not written (the filter has taken it). For a caller that reports what the
 // code it calls would log in a line of its own; nullptr: none.

@@ -15,6 +15,7 @@
 #include "fast_relay.hpp"
 #include "handshake.hpp"
 #include "hang_up.hpp"
+#include "json.hpp"
 #include "log.hpp"
 #include "message.hpp"
 #include "proxy_protocol.hpp"
@@ -33,9 +34,10 @@ struct SessionContext::AccessRecord {
     std::string user = "-";
     std::string command = "-";
     std::string target = "-";
-    std::string via;   // the balancer that named the client (PROXY protocol)
-    int reply = -1;    // the last reply code sent
-    std::string note;  // how it ended
+    std::string via;      // the balancer that named the client (PROXY protocol)
+    int reply = -1;       // the last reply code sent
+    std::string note;     // how it ended
+    bool silent = false;  // closed before sending a byte (a health check, perhaps)
     std::uint64_t up = 0, down = 0;
 };
 
@@ -123,11 +125,15 @@ bool proxy_header_sent(const Fd& client) {
     return got > 0 && starts_like_proxy_header(ByteView(start, static_cast<std::size_t>(got)));
 }
 
-bool trusted_balancer(const Config& config, const SocketAddress& peer) {
-    for (const Network& network : config.proxy_protocol_from) {
-        if (network.contains(peer)) return true;
+bool in_any(const std::vector<Network>& networks, const SocketAddress& address) {
+    for (const Network& network : networks) {
+        if (network.contains(address)) return true;
     }
     return false;
+}
+
+bool trusted_balancer(const Config& config, const SocketAddress& peer) {
+    return in_any(config.proxy_protocol_from, peer);
 }
 
 void set_keepalive(const Fd& socket, std::chrono::seconds idle) {
@@ -142,6 +148,18 @@ void set_keepalive(const Fd& socket, std::chrono::seconds idle) {
 }  // namespace
 
 void SessionContext::log_suppressed(const std::string& source, std::uint64_t count) {
+    if (config_.log_json) {
+        log_line(
+            LogLevel::Info,
+            JsonObject()
+                .add("time", log_timestamp())
+                .add("client", source)
+                .add("suppressed", std::uint64_t{count})
+                .add("ended", std::to_string(count) + " similar lines suppressed (--log-refusals " +
+                                  std::to_string(config_.log_refusals) + " a minute)")
+                .str());
+        return;
+    }
     log_info("access client=" + source + " suppressed=" + std::to_string(count) + " note=\"" +
              std::to_string(count) + " similar lines suppressed (--log-refusals " +
              std::to_string(config_.log_refusals) + " a minute)\"");
@@ -176,7 +194,9 @@ void SessionContext::serve(const Fd& client, const SocketAddress& connected) {
     if (trusted_balancer(config_, connected)) {
         named = client_behind_balancer(client, connected, record);
         if (!named) {
-            log_refusal(connected, record, std::chrono::steady_clock::now() - started);
+            if (!(record.silent && in_any(config_.health_from, connected))) {
+                log_refusal(connected, record, std::chrono::steady_clock::now() - started);
+            }
             hang_up(client);  // a FIN, not a reset for the bytes left unread
             return;
         }
@@ -220,7 +240,10 @@ void SessionContext::serve(const Fd& client, const SocketAddress& connected) {
     }
     // A refusal is logged before the hang-up, so the line is there by the time
     // the client sees the server's FIN, and the linger is not counted as work.
-    log_refusal(peer, record, std::chrono::steady_clock::now() - started);
+    // A health check (--health-from) that said nothing is not logged at all.
+    if (!(record.silent && in_any(config_.health_from, peer))) {
+        log_refusal(peer, record, std::chrono::steady_clock::now() - started);
+    }
     hang_up(client);  // a refusal's reply must not be lost to a reset (chapter 02)
 }
 // [/docs:session-frames]
@@ -232,6 +255,17 @@ void SessionContext::serve(const Fd& client, const SocketAddress& connected) {
         deadlines_.arm(client, config_.handshake_timeout.count() > 0
                                    ? std::chrono::steady_clock::now() + config_.handshake_timeout
                                    : Deadlines::Clock::time_point::max());
+    // A balancer's plain TCP health check connects and closes without a byte.
+    std::uint8_t first = 0;
+    ssize_t peeked;
+    do {
+        peeked = ::recv(client.get(), &first, 1, MSG_PEEK);
+    } while (peeked < 0 && errno == EINTR);
+    if (peeked == 0 && !deadline.expired()) {
+        record.note = "closed before sending anything";
+        record.silent = true;
+        return std::nullopt;
+    }
     Bytes bytes;
     auto received = read_message<ProxyHeader>(client, parse_proxy_header, bytes, "proxy-header");
     if (auto* error = std::get_if<ParseError>(&received)) {
@@ -346,6 +380,7 @@ void SessionContext::serve(const Fd& client, const SocketAddress& connected) {
         }
     } else {
         record.note = "closed before sending anything";
+        record.silent = true;
     }
     if (deadline.expired()) {
         record.note = "handshake timeout";
@@ -412,6 +447,10 @@ void SessionContext::log_refusal(const SocketAddress& peer, const AccessRecord& 
 [[gnu::noinline]] void SessionContext::log_access(const SocketAddress& peer,
                                                   const AccessRecord& record,
                                                   std::chrono::steady_clock::duration took) {
+    if (config_.log_json) {
+        log_access_json(peer, record, took);
+        return;
+    }
     log_info("access client=" + peer.to_string() +
              (record.via.empty() ? "" : " via=" + record.via) + " proto=" + record.protocol +
              " user=" + record.user +
@@ -420,6 +459,30 @@ void SessionContext::log_refusal(const SocketAddress& peer, const AccessRecord& 
              " up=" + std::to_string(record.up) + " down=" + std::to_string(record.down) +
              " duration=" + format_seconds(took) +
              (record.note.empty() ? "" : " note=\"" + record.note + "\""));
+}
+
+// --log-format json: the same record as one JSON object; "-" (not known) is null.
+void SessionContext::log_access_json(const SocketAddress& peer, const AccessRecord& record,
+                                     std::chrono::steady_clock::duration took) {
+    JsonObject line;
+    line.add("time", log_timestamp()).add("client", peer.to_string());
+    if (!record.via.empty()) line.add("via", record.via);
+    auto text_or_null = [&line](const char* key, const std::string& value) {
+        if (value == "-")
+            line.add_null(key);
+        else
+            line.add(key, value);
+    };
+    text_or_null("proto", record.protocol);
+    text_or_null("user", record.user);
+    text_or_null("command", record.command);
+    text_or_null("target", record.target);
+    text_or_null("reply", reply_text(record.reply));
+    line.add("bytes_up", record.up)
+        .add("bytes_down", record.down)
+        .add("duration", std::chrono::duration<double>(took).count())
+        .add("ended", record.note);
+    log_line(LogLevel::Info, line.str());
 }
 
 }  // namespace socks

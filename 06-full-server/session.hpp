@@ -35,6 +35,8 @@ class SessionContext {
                                                         AccessRecord& record);
     void log_access(const SocketAddress& peer, const AccessRecord& record,
                     std::chrono::steady_clock::duration took);
+    void log_access_json(const SocketAddress& peer, const AccessRecord& record,
+                         std::chrono::steady_clock::duration took);
     // A refusal's line, unless this client has had its share this minute.
     void log_refusal(const SocketAddress& peer, const AccessRecord& record,
                      std::chrono::steady_clock::duration took);

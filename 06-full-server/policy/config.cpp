@@ -283,6 +283,22 @@ std::variant<Config, int> parse_config(int argc, char** argv) {
                        else
                            throw std::invalid_argument("expected debug, info, warn or error");
                    });
+    cli.add_option("--log-format", "FORMAT",
+                   "text (default): access lines as key=value; json: one JSON object per "
+                   "session (the other lines stay text)",
+                   [&](const std::string& value) {
+                       if (value != "text" && value != "json")
+                           throw std::invalid_argument("expected text or json");
+                       config.log_json = value == "json";
+                   });
+    cli.add_option("--health-from", "CIDR",
+                   "a connection from here that closes before sending anything is a health "
+                   "check: no access line for it (repeatable)",
+                   [&](const std::string& value) {
+                       auto network = Network::parse(value);
+                       if (!network) throw std::invalid_argument("expected an address or CIDR");
+                       config.health_from.push_back(*network);
+                   });
     add_trace_option(cli, config.trace);
     cli.add_flag("--reuse-port",
                  "let several socks5-server processes listen on the same port (SO_REUSEPORT); "

@@ -44,6 +44,11 @@ struct Config {
     std::size_t thread_stack_kib = 256;
     std::size_t spare_threads = 16;  // thread_pool.hpp
     LogLevel log_level = LogLevel::Info;
+    // --log-format json: the access lines as JSON objects (operations/json.hpp).
+    bool log_json = false;
+    // --health-from: a connection from here that closes before sending a byte
+    // is a load balancer's health check, and is not logged.
+    std::vector<Network> health_from;
     bool trace = false;
     bool allow_open_proxy = false;
     // --reuse-port: SO_REUSEPORT, so several instances share one listening port.

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -281,6 +282,100 @@ TEST(ReusePort, WithoutItTheSecondInstanceIsRefusedThePort) {
         test::run_command({test::program_path(kServer), "--listen", first.proxy()}, {}, 10s);
     EXPECT_EQ(second.exit_code, 1) << second.err;
     EXPECT_NE(second.err.find("Address already in use"), std::string::npos) << second.err;
+}
+
+}  // namespace
+}  // namespace socks::ch06
+
+namespace socks::ch06 {
+namespace {
+
+// The JSON lines of `log`, read back by Python's json module (a real JSON
+// parser, not ours): one "key=value|key=value" line per object, keys sorted,
+// JSON null as "null", or a Python error message.
+std::vector<std::string> parsed_json_lines(const std::string& log) {
+    auto result =
+        test::run_command({"/usr/bin/python3", "-c",
+                           "import json, sys\n"
+                           "for line in sys.stdin:\n"
+                           "    if line.startswith('{'):\n"
+                           "        record = json.loads(line)\n"
+                           "        print('|'.join('%s=%s' % (k, 'null' if v is None else v)\n"
+                           "                       for k, v in sorted(record.items())))\n"},
+                          log, 10s);
+    std::vector<std::string> lines;
+    std::istringstream out(result.out);
+    for (std::string line; std::getline(out, line);)
+        lines.push_back(line);
+    if (result.exit_code != 0) lines.push_back("python3 failed: " + result.err);
+    return lines;
+}
+
+bool has(const std::string& line, const std::string& field) {
+    return ("|" + line + "|").find("|" + field + "|") != std::string::npos;
+}
+
+// --log-format json: every session one object that a JSON parser reads, with
+// the same facts as the text line; a user name with quotes and a newline in it
+// stays inside its string (no second line, no forged field).
+TEST(JsonLog, OneObjectPerSessionThatAJsonParserReads) {
+    ASSERT_TRUE(installed("curl"));
+    test::HttpTarget target({{"/", {"text/plain", "json\n"}}});
+    ServerProcess server(kServer, {"--log-format", "json", "--user", "alice:secret"});
+    auto ok = curl(
+        {"--socks5-hostname", "alice:secret@" + server.proxy(), url("127.0.0.1", target.port())});
+    ASSERT_EQ(ok.exit_code, 0) << show(ok);
+    Socks5Result hostile = socks5_exchange(
+        server.endpoint(), {}, {0x05, 0x01, 0x02},
+        std::pair<std::string, std::string>{"bob\"\n{\"client\":\"forged", "wrong"});
+    EXPECT_EQ(hostile.reply, -1);
+    std::vector<std::string> lines;
+    ASSERT_TRUE(test::eventually(
+        [&] { return (lines = parsed_json_lines(server.log())).size() >= 2; }, 10s))
+        << server.log();
+    ASSERT_EQ(lines.size(), 2u) << server.log();
+    EXPECT_TRUE(has(lines[0], "user=alice")) << lines[0];
+    EXPECT_TRUE(has(lines[0], "command=CONNECT")) << lines[0];
+    EXPECT_TRUE(has(lines[0], "reply=00")) << lines[0];
+    EXPECT_TRUE(has(lines[0], "proto=socks5")) << lines[0];
+    EXPECT_TRUE(has(lines[0], "target=127.0.0.1:" + std::to_string(target.port()))) << lines[0];
+    EXPECT_TRUE(
+        has(lines[0], "bytes_down=" + std::to_string(http_response_size("text/plain", "json\n"))))
+        << lines[0];
+    EXPECT_TRUE(lines[0].find("|time=20") != std::string::npos) << lines[0];
+    EXPECT_TRUE(has(lines[1], "reply=null")) << lines[1];
+    EXPECT_TRUE(has(lines[1], "command=null")) << lines[1];
+    EXPECT_TRUE(has(lines[1], "user=tried:bob\\x22\\x0a{\\x22client\\x22:\\x22forged")) << lines[1];
+    EXPECT_TRUE(lines[1].find("client=127.0.0.1:") != std::string::npos) << lines[1];
+}
+
+// --health-from: HAProxy's health checks (a connection, with check-send-proxy a
+// PROXY header, then a close) write no access line; a control instance without --health-from,
+// checked by the same HAProxy, logs each one, which tells when enough checks
+// have come.
+TEST(HealthChecks, AreNotLoggedFromHealthFromSources) {
+    ASSERT_TRUE(installed(kHaproxy));
+    ServerProcess quiet(kServer,
+                        {"--proxy-protocol-from", "127.0.0.1", "--health-from", "127.0.0.1"});
+    ServerProcess control(kServer, {"--proxy-protocol-from", "127.0.0.1"});
+    Haproxy haproxy("  server quiet " + quiet.proxy() +
+                    " send-proxy-v2 check check-send-proxy inter 50ms\n  server control " +
+                    control.proxy() + " send-proxy-v2 check check-send-proxy inter 50ms\n");
+    ASSERT_TRUE(haproxy.started());
+    ASSERT_TRUE(control.wait_for_log("note=\"closed before sending anything\"", 10s, 3))
+        << control.log() << haproxy.log();
+    // A plain TCP check (connect, close) is quiet too; a real session is logged.
+    Fd plain = connect_tcp(quiet.endpoint());
+    ::shutdown(plain.get(), SHUT_WR);
+    ASSERT_TRUE(read_until_close(plain).closed);
+    EXPECT_TRUE(access_lines(quiet.log()).empty()) << quiet.log();
+    Fd client = connect_tcp(quiet.endpoint());
+    write_all(client, "PROXY TCP4 127.0.0.9 127.0.0.1 4242 1080\r\n");
+    ::shutdown(client.get(), SHUT_WR);
+    ASSERT_TRUE(read_until_close(client).closed);
+    auto lines = access_lines(quiet.log());
+    ASSERT_EQ(lines.size(), 1u) << quiet.log();
+    EXPECT_TRUE(has_fields(lines[0], {{"client", "127.0.0.9:4242"}})) << lines[0].line;
 }
 
 }  // namespace

@@ -179,9 +179,9 @@ TEST(HelpProgram, HelpListsEveryFlagTheTestsUse) {
     // tests/ch06/per_source_test.cpp: the per-address limits;
     // tests/ch06-balancer: behind a load balancer.
     const std::set<std::string> tested_elsewhere = {
-        "--bind-timeout",   "--spare-threads",       "--deny-loopback",
-        "--max-per-source", "--max-login-failures",  "--log-refusals",
-        "--max-lookups",    "--proxy-protocol-from", "--reuse-port"};
+        "--bind-timeout",       "--spare-threads", "--deny-loopback", "--max-per-source",
+        "--max-login-failures", "--log-refusals",  "--max-lookups",   "--proxy-protocol-from",
+        "--reuse-port",         "--log-format",    "--health-from"};
     for (const std::string& flag : tested) {
         EXPECT_TRUE(listed.count(flag)) << flag << " is missing from --help:\n" << help.out;
     }

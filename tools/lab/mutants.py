@@ -130,6 +130,14 @@ MUTANTS = [
      "if (trusted_balancer(config_, connected)) {",
      "if (trusted_balancer(config_, connected) || proxy_header_sent(client)) {",
      "ch06-balancer", "BehindHaproxy"),
+    ("health checks are logged like sessions (--health-from ignored)",
+     "06-full-server/session.cpp",
+     "    if (!(record.silent && in_any(config_.health_from, peer))) {",
+     "    if (true) {", "ch06-balancer", "HealthChecks"),
+    ("--log-format json copies backslashes (printable()'s \\xNN escapes become invalid JSON)",
+     "06-full-server/operations/json.cpp",
+     "        if (c == '\"' || c == '\\\\') {",
+     "        if (c == '\"') {", "ch06-balancer", "JsonLog"),
 ]
 
 # What to build for a label that is not a chapter's checkNN (which builds checkNN_programs).
