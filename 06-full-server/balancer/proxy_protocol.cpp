@@ -78,12 +78,14 @@ std::optional<SocketAddress> v1_address(int family, std::string_view host, std::
 Parsed<ProxyHeader> parse_v1(ByteView bytes) {
     if (bytes.size() < kV1Shortest) return NeedMore{kV1Shortest - bytes.size()};
     // The line's length is not given: look for its LF one byte at a time.
-    if (bytes.back() != '\n') {
+    std::string_view given(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    std::size_t lf = given.find('\n');
+    if (lf == std::string_view::npos || lf >= kProxyV1MaxLength) {
         if (bytes.size() >= kProxyV1MaxLength)
             return error("v1: no CRLF within " + std::to_string(kProxyV1MaxLength) + " bytes");
         return NeedMore{1};
     }
-    std::string_view line(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    std::string_view line = given.substr(0, lf + 1);  // the first LF ends the header
     if (!line.ends_with("\r\n")) return error("v1: the line ends in LF without CR");
     line = line.substr(kV1Signature.size(), line.size() - kV1Signature.size() - 2);
     std::vector<std::string_view> fields;
